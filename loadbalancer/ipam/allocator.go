@@ -287,6 +287,9 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 		}
 	}
 
+	if err := a.checkCurrent(old, &req, kept); err != nil {
+		return Assignment{}, err
+	}
 	candidates, err := a.candidatePools(&req, kept)
 	if err != nil {
 		return Assignment{}, err
@@ -343,6 +346,30 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 	h.ips = got
 	a.holdings[req.Service] = h
 	return Assignment{Pool: h.pool, IPs: slices.Clone(got)}, nil
+}
+
+// checkCurrent refuses to give a Service a new address of a family while its
+// status holds one of that family that another Service holds: two claims on
+// one address are for a person to settle, and nothing moves a Service to
+// another address silently. Asking for a specific address settles it.
+func (a *Allocator) checkCurrent(old *holding, req *Request, kept []netip.Addr) error {
+	for _, cur := range req.Current {
+		f := FamilyOf(cur)
+		if !req.wants(f) || slices.ContainsFunc(kept, func(ip netip.Addr) bool { return FamilyOf(ip) == f }) {
+			continue
+		}
+		if _, ok := req.specific(f); ok {
+			continue
+		}
+		l := a.leases[cur]
+		if l == nil || (old != nil && slices.Contains(l.holders, old)) {
+			continue
+		}
+		if err := a.joinable(l, req); err != nil {
+			return &InUseError{IP: cur, Holder: l.holders[0].req.Service, Reason: reasonIfShared(req, err), Status: true}
+		}
+	}
+	return nil
 }
 
 // satisfies reports whether the held ip still meets req.

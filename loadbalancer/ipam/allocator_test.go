@@ -198,6 +198,9 @@ func TestAllocate(t *testing.T) {
 		steps: []step{
 			{req: withCurrent(v4("default/old"), "192.0.2.2"), restore: true, want: ips("192.0.2.2")},
 			{req: withCurrent(v4("default/new"), "192.0.2.2"), restore: true, wantErr: "192.0.2.2 is held by default/old"},
+			{req: withCurrent(v4("default/new"), "192.0.2.2"), wantErr: "192.0.2.2 in this Service's status is also claimed by default/old"},
+			{req: withIPs(withCurrent(v4("default/new"), "192.0.2.2"), "192.0.2.3"), want: ips("192.0.2.3")},
+			{release: "default/new"},
 			{req: withCurrent(v4("default/foreign"), "10.1.2.3"), restore: true},
 			{req: v4("default/a"), want: ips("192.0.2.0")},
 			{req: v4("default/b"), want: ips("192.0.2.1")},

@@ -43,9 +43,15 @@ type InUseError struct {
 	Holder string
 	// Reason says why the two cannot share, when sharing was asked for.
 	Reason string
+	// Status is true when the address is in the Service's own status: two
+	// Services claim it.
+	Status bool
 }
 
 func (e *InUseError) Error() string {
+	if e.Status {
+		return fmt.Sprintf("%s in this Service's status is also claimed by %s, which keeps it; floatlb gives this Service no other address on its own: ask for one with the annotation floatlb.io/load-balancer-ips, or delete and recreate the Service", e.IP, e.Holder)
+	}
 	if e.Reason != "" {
 		return fmt.Sprintf("%s is held by %s and cannot be shared: %s", e.IP, e.Holder, e.Reason)
 	}
