@@ -25,8 +25,8 @@ import (
 // rate-limits and takes seconds per load balancer; floatlb's allocator
 // answers from memory, so the API server is the only limit.
 const (
-	defaultQPS                    = 200
-	defaultBurst                  = 400
+	defaultQPS                    = 500
+	defaultBurst                  = 1000
 	defaultConcurrentServiceSyncs = 10
 )
 

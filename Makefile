@@ -1,0 +1,62 @@
+# floatlb — see README.md. Every target works as root on a fresh Debian box
+# with Go installed; `make test` and `make demo` install what they need.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+export GOFLAGS ?= -buildvcs=false
+
+# Fuzz time per target in `make test` (seed corpora always run) and `make fuzz`.
+FUZZTIME ?= 10s
+FUZZTIME_LONG ?= 5m
+FUZZ_TARGETS := ./config:FuzzParse ./loadbalancer/ipam:FuzzAllocator
+
+.PHONY: all build deps tools lint test unit integration fuzz-short fuzz bench demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/floatlb-ccm ./cmd/ccm
+
+deps:
+	hack/install-deps.sh
+
+# kube-apiserver, etcd and kubectl built from source, cached outside the tree.
+tools:
+	@hack/build-tools.sh >/dev/null
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd hack/tools && $(GO) vet .
+
+test: deps tools lint
+	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 \
+		$(GO) test -race -count=1 -timeout 30m ./...
+	@$(MAKE) --no-print-directory fuzz-short
+
+unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
+
+integration: deps tools
+	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 \
+		$(GO) test -race -count=1 -timeout 30m ./test/...
+
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
+
+fuzz:
+	@$(MAKE) --no-print-directory fuzz-short FUZZTIME=$(FUZZTIME_LONG)
+
+bench: deps tools
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./loadbalancer/ipam/
+	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 \
+		$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 -timeout 30m ./test/bench/
+
+demo: deps tools
+	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) $(GO) run ./hack/demo
+
+clean:
+	rm -rf $(BIN)
