@@ -55,8 +55,9 @@ bench: deps tools
 	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 \
 		$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 -timeout 30m ./test/bench/
 
-demo: deps tools
-	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) $(GO) run ./hack/demo
+# FLOATLB_DEMO_KEEP=1 keeps it running until Ctrl-C, with commands to try.
+demo: deps tools build
+	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) $(GO) run ./hack/demo -ccm $(BIN)/floatlb-ccm
 
 clean:
 	rm -rf $(BIN)
