@@ -28,7 +28,6 @@ tools:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	cd hack/tools && $(GO) vet .
 
 test: deps tools lint
 	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 \
