@@ -19,7 +19,7 @@ type Assignment struct {
 type Allocator struct {
 	pools  []*pool // in configuration order: the order of automatic choice
 	byName map[string]*pool
-	leases map[netip.Addr]*lease
+	leases map[addrKey]*lease // by keyOf(ip)
 	// holdings are the Services holding addresses, by key.
 	holdings map[string]*holding
 	// shared indexes the leases by sharing key.
@@ -37,7 +37,7 @@ type lease struct {
 
 // holding is what one Service holds.
 type holding struct {
-	req  Request
+	req  sharer // what sharing needs of the request, kept small
 	pool string
 	ips  []netip.Addr
 	buf  [2]netip.Addr // backing array of ips: one address per family
@@ -48,7 +48,7 @@ type holding struct {
 func New(pools []Pool) *Allocator {
 	a := &Allocator{
 		byName:   map[string]*pool{},
-		leases:   map[netip.Addr]*lease{},
+		leases:   map[addrKey]*lease{},
 		holdings: map[string]*holding{},
 		shared:   map[string][]*lease{},
 	}
@@ -81,7 +81,8 @@ func (a *Allocator) poolOf(ip netip.Addr) *pool {
 func (a *Allocator) SetPools(pools []Pool) error {
 	next := New(pools)
 	removed := map[netip.Addr][]string{}
-	for ip, l := range a.leases {
+	for _, l := range a.leases {
+		ip := l.ip
 		p := next.poolOf(ip)
 		if p == nil {
 			for _, h := range l.holders {
@@ -94,13 +95,14 @@ func (a *Allocator) SetPools(pools []Pool) error {
 		return &RemovedAddressesError{Held: removed}
 	}
 	a.setPools(pools)
-	for ip, l := range a.leases {
+	for _, l := range a.leases {
+		ip := l.ip
 		l.pool = a.poolOf(ip)
 		l.pool.space(FamilyOf(ip)).hold(ip)
 	}
 	for _, h := range a.holdings {
 		if len(h.ips) > 0 {
-			h.pool = a.leases[h.ips[0]].pool.Name
+			h.pool = a.leases[keyOf(h.ips[0])].pool.Name
 		}
 	}
 	return nil
@@ -139,7 +141,7 @@ func (a *Allocator) Assignment(service string) (Assignment, bool) {
 
 // Holders returns the Services holding ip.
 func (a *Allocator) Holders(ip netip.Addr) []string {
-	l := a.leases[ip]
+	l := a.leases[keyOf(ip)]
 	if l == nil {
 		return nil
 	}
@@ -165,22 +167,28 @@ func (a *Allocator) Release(service string) {
 
 // hold records h as a holder of ip, which lies in p.
 func (a *Allocator) hold(h *holding, p *pool, ip netip.Addr) {
-	l := a.leases[ip]
-	if l == nil {
-		l = &lease{ip: ip, pool: p, sharing: h.req.Sharing}
-		l.holders = l.first[:0]
-		a.leases[ip] = l
-		p.space(FamilyOf(ip)).hold(ip)
-		if l.sharing != "" {
-			a.shared[l.sharing] = append(a.shared[l.sharing], l)
-		}
+	if l := a.leases[keyOf(ip)]; l != nil {
+		l.holders = append(l.holders, h)
+		return
 	}
-	l.holders = append(l.holders, h)
+	a.lease(h, p, ip)
+}
+
+// lease records h as the first holder of the free ip, which lies in p.
+func (a *Allocator) lease(h *holding, p *pool, ip netip.Addr) {
+	l := &lease{ip: ip, pool: p, sharing: h.req.Sharing}
+	l.first[0] = h
+	l.holders = l.first[:1]
+	a.leases[keyOf(ip)] = l
+	p.space(FamilyOf(ip)).hold(ip)
+	if l.sharing != "" {
+		a.shared[l.sharing] = append(a.shared[l.sharing], l)
+	}
 }
 
 // drop removes h from the holders of ip and frees ip when nobody is left.
 func (a *Allocator) drop(h *holding, ip netip.Addr) {
-	l := a.leases[ip]
+	l := a.leases[keyOf(ip)]
 	if l == nil {
 		return
 	}
@@ -188,7 +196,7 @@ func (a *Allocator) drop(h *holding, ip netip.Addr) {
 	if len(l.holders) > 0 {
 		return
 	}
-	delete(a.leases, ip)
+	delete(a.leases, keyOf(ip))
 	l.pool.space(FamilyOf(ip)).release(ip)
 	if l.sharing != "" {
 		ls := slices.DeleteFunc(a.shared[l.sharing], func(o *lease) bool { return o == l })
@@ -206,7 +214,7 @@ func (a *Allocator) joinable(l *lease, req *Request) error {
 		if o.req.Service == req.Service {
 			continue
 		}
-		if err := req.shareWith(&o.req); err != nil {
+		if err := req.shareWith(o.req); err != nil {
 			return err
 		}
 	}
@@ -214,7 +222,7 @@ func (a *Allocator) joinable(l *lease, req *Request) error {
 }
 
 // free reports whether nobody holds ip.
-func (a *Allocator) free(ip netip.Addr) bool { return a.leases[ip] == nil }
+func (a *Allocator) free(ip netip.Addr) bool { return a.leases[keyOf(ip)] == nil }
 
 // Restore records that req.Service already holds the addresses req.Current,
 // as read back from its status after a restart. Addresses outside every pool
@@ -226,7 +234,7 @@ func (a *Allocator) Restore(req Request) (Assignment, error) {
 	if h := a.holdings[req.Service]; h != nil {
 		return Assignment{Pool: h.pool, IPs: slices.Clone(h.ips)}, nil
 	}
-	h := &holding{req: req}
+	h := &holding{req: sharerOf(&req)}
 	var errs []error
 	for _, ip := range req.Current {
 		if slices.Contains(h.ips, ip) {
@@ -236,7 +244,7 @@ func (a *Allocator) Restore(req Request) (Assignment, error) {
 		if p == nil {
 			continue
 		}
-		if l := a.leases[ip]; l != nil {
+		if l := a.leases[keyOf(ip)]; l != nil {
 			if err := a.joinable(l, &req); err != nil {
 				errs = append(errs, &InUseError{IP: ip, Holder: l.holders[0].req.Service, Reason: reasonIfShared(&req, err)})
 				continue
@@ -277,7 +285,7 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 		}
 	}
 	old := a.holdings[req.Service]
-	h := &holding{req: req}
+	h := &holding{req: sharerOf(&req)}
 	var kept []netip.Addr
 	if old != nil {
 		for _, ip := range old.ips {
@@ -332,7 +340,7 @@ func (a *Allocator) Allocate(req Request) (Assignment, error) {
 	// Commit: hold what was newly taken, let go what is no longer wanted.
 	if old != nil {
 		for _, ip := range old.ips {
-			l := a.leases[ip]
+			l := a.leases[keyOf(ip)]
 			if i := slices.Index(l.holders, old); i >= 0 {
 				l.holders[i] = h
 			}
@@ -361,7 +369,7 @@ func (a *Allocator) checkCurrent(old *holding, req *Request, kept []netip.Addr) 
 		if _, ok := req.specific(f); ok {
 			continue
 		}
-		l := a.leases[cur]
+		l := a.leases[keyOf(cur)]
 		if l == nil || (old != nil && slices.Contains(l.holders, old)) {
 			continue
 		}
@@ -378,7 +386,7 @@ func (a *Allocator) satisfies(req *Request, ip netip.Addr) bool {
 	if !req.wants(f) {
 		return false
 	}
-	l := a.leases[ip]
+	l := a.leases[keyOf(ip)]
 	if l == nil || (req.Pool != "" && l.pool.Name != req.Pool) {
 		return false
 	}
@@ -399,7 +407,7 @@ func (a *Allocator) satisfies(req *Request, ip netip.Addr) bool {
 // candidatePools returns the pools to try, in order.
 func (a *Allocator) candidatePools(req *Request, kept []netip.Addr) ([]*pool, error) {
 	if len(kept) > 0 {
-		return []*pool{a.leases[kept[0]].pool}, nil
+		return []*pool{a.leases[keyOf(kept[0])].pool}, nil
 	}
 	if req.Pool != "" {
 		p := a.byName[req.Pool]
@@ -473,8 +481,8 @@ func (a *Allocator) fill(old, h *holding, p *pool, req *Request, required []Fami
 		ip := c.ip
 		if c.fresh {
 			ip, _ = p.space(FamilyOf(ip)).take(a.free) // choose saw a free address
-		}
-		if l := a.leases[ip]; old == nil || l == nil || !slices.Contains(l.holders, old) {
+			a.lease(h, p, ip)
+		} else if l := a.leases[keyOf(ip)]; old == nil || l == nil || !slices.Contains(l.holders, old) {
 			a.hold(h, p, ip)
 		}
 		got = append(got, ip)
@@ -516,7 +524,7 @@ func (a *Allocator) claimable(old *holding, p *pool, req *Request, ip netip.Addr
 	if !p.space(FamilyOf(ip)).allocatable(ip) {
 		return fmt.Errorf("%w: %s is a .0 or .255 address and pool %q avoids buggy IPs", ErrNoPool, ip, p.Name)
 	}
-	l := a.leases[ip]
+	l := a.leases[keyOf(ip)]
 	if l == nil || (old != nil && slices.Contains(l.holders, old) && len(l.holders) == 1) {
 		return nil
 	}
@@ -555,3 +563,9 @@ func zeroOf(f Family) netip.Addr {
 	}
 	return netip.IPv4Unspecified()
 }
+
+// addrKey is a map key for an address: hashing 16 bytes is cheaper than
+// hashing a netip.Addr. Addresses are unmapped, so IPv4 and IPv6 never collide.
+type addrKey [16]byte
+
+func keyOf(ip netip.Addr) addrKey { return ip.As16() }

@@ -311,7 +311,8 @@ func TestSizes(t *testing.T) {
 func checkInvariants(t testing.TB, a *Allocator) {
 	t.Helper()
 	inUse := map[*space]uint64{}
-	for ip, l := range a.leases {
+	for _, l := range a.leases {
+		ip := l.ip
 		if len(l.holders) == 0 {
 			t.Fatalf("%s is leased with no holder", ip)
 		}
@@ -326,7 +327,8 @@ func checkInvariants(t testing.TB, a *Allocator) {
 				t.Fatalf("%s is held by a stale holding of %s", ip, h.req.Service)
 			}
 			for _, o := range l.holders[i+1:] {
-				if err := h.req.shareWith(&o.req); err != nil {
+				hr := Request{Service: h.req.Service, Sharing: h.req.Sharing, Ports: h.req.Ports, Local: h.req.Local, Selector: h.req.Selector}
+				if err := hr.shareWith(o.req); err != nil {
 					t.Fatalf("%s is held by %s and %s, which may not share: %v", ip, h.req.Service, o.req.Service, err)
 				}
 			}
@@ -334,7 +336,7 @@ func checkInvariants(t testing.TB, a *Allocator) {
 	}
 	for svc, h := range a.holdings {
 		for _, ip := range h.ips {
-			l := a.leases[ip]
+			l := a.leases[keyOf(ip)]
 			if l == nil {
 				t.Fatalf("%s holds %s, which has no lease", svc, ip)
 			}

@@ -89,8 +89,22 @@ func (r *Request) current(f Family) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
+// sharer is what the allocator keeps of a holder's request: what deciding
+// on sharing needs.
+type sharer struct {
+	Service  string
+	Sharing  string
+	Ports    []Port
+	Local    bool
+	Selector string
+}
+
+func sharerOf(r *Request) sharer {
+	return sharer{Service: r.Service, Sharing: r.Sharing, Ports: r.Ports, Local: r.Local, Selector: r.Selector}
+}
+
 // shareWith returns why r may not share an address with o, or nil.
-func (r *Request) shareWith(o *Request) error {
+func (r *Request) shareWith(o sharer) error {
 	if r.Sharing == "" || r.Sharing != o.Sharing {
 		return fmt.Errorf("it is held by %s", o.Service)
 	}
