@@ -23,7 +23,9 @@ func fields(f gobgplog.Fields) []any {
 }
 
 func (g *logger) Panic(msg string, f gobgplog.Fields) { g.l.Error(nil, msg, fields(f)...); panic(msg) }
-func (g *logger) Fatal(msg string, f gobgplog.Fields) { g.l.Error(nil, "GoBGP fatal: "+msg, fields(f)...) }
+func (g *logger) Fatal(msg string, f gobgplog.Fields) {
+	g.l.Error(nil, "GoBGP fatal: "+msg, fields(f)...)
+}
 func (g *logger) Error(msg string, f gobgplog.Fields) { g.l.Error(nil, msg, fields(f)...) }
 func (g *logger) Warn(msg string, f gobgplog.Fields)  { g.l.Info(msg, fields(f)...) }
 func (g *logger) Info(msg string, f gobgplog.Fields)  { g.l.V(2).Info(msg, fields(f)...) }

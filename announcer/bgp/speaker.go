@@ -20,10 +20,10 @@ type Speaker struct {
 	log logr.Logger
 	s   *server.BgpServer
 
-	mu     sync.Mutex
-	peers  map[string]Peer        // by name
-	routes map[netip.Prefix]Route // advertised, by prefix
-	states map[string]State       // by peer address
+	mu      sync.Mutex
+	peers   map[string]Peer        // by name
+	routes  map[netip.Prefix]Route // advertised, by prefix
+	states  map[string]State       // by peer address
 	onState func(peer Peer, state State)
 }
 
