@@ -24,6 +24,7 @@ type Speaker struct {
 	peers   map[string]Peer        // by name
 	routes  map[netip.Prefix]Route // advertised, by prefix
 	states  map[string]State       // by peer address
+	filters filterState
 	onState func(peer Peer, state State)
 }
 
@@ -251,7 +252,7 @@ func (sp *Speaker) withdraw(ctx context.Context, r Route) error {
 
 func sameRoute(a, b Route) bool {
 	return a.Prefix == b.Prefix && a.NextHop == b.NextHop && a.LocalPref == b.LocalPref &&
-		slices.Equal(a.Peers, b.Peers) && slices.Equal(a.Communities, b.Communities) &&
+		slices.Equal(a.Communities, b.Communities) &&
 		slices.Equal(a.LargeCommunities, b.LargeCommunities)
 }
 

@@ -58,6 +58,19 @@ func TestSpeakersOverLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRoutes(t, router, 2)
+
+	// A pool whose routes go only to another peer: the router loses its route.
+	only := []PoolFilter{{Pool: "elsewhere", Prefixes: RangePrefixes(netip.MustParseAddr("198.51.100.0"), netip.MustParseAddr("198.51.100.255")), Peers: []string{"other"}}}
+	if err := node.SetPoolFilters(ctx, only); err != nil {
+		t.Fatal(err)
+	}
+	waitRoutes(t, router, 1)
+	only[0].Peers = []string{"other", "router"}
+	if err := node.SetPoolFilters(ctx, only); err != nil {
+		t.Fatal(err)
+	}
+	waitRoutes(t, router, 2)
+
 	if err := node.SetRoutes(ctx, routes[1:]); err != nil {
 		t.Fatal(err)
 	}

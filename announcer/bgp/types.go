@@ -21,8 +21,7 @@ type Peer struct {
 type Route struct {
 	Prefix  netip.Prefix
 	NextHop netip.Addr
-	// Peers are the names of the peers that get the route; nil means all.
-	Peers            []string
+	// Which peers get the route is the pool's business: see SetPoolFilters.
 	Communities      []string // "A:B" or a well-known name
 	LargeCommunities []string // "A:B:C"
 	LocalPref        uint32   // 0: not sent (iBGP only)
