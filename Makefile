@@ -17,6 +17,7 @@ all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/floatlb-ccm ./cmd/ccm
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/floatlb-announcer ./cmd/announcer
 
 deps:
 	hack/install-deps.sh

@@ -1,0 +1,294 @@
+package announcer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	"github.com/floatlb/floatlb/announcer/planner"
+	"github.com/floatlb/floatlb/config"
+)
+
+// resyncPeriod bounds how long a change the informers do not report (a
+// Secret's password) takes to apply.
+const resyncPeriod = 30 * time.Second
+
+// Announcer is the node agent.
+type Announcer struct {
+	opts     Options
+	log      logr.Logger
+	metrics  *metrics
+	recorder record.EventRecorder
+
+	services  corelisters.ServiceLister
+	slices    discoverylisters.EndpointSliceLister
+	nodes     corelisters.NodeLister
+	configMap corelisters.ConfigMapLister
+
+	cfg       *config.Config
+	configRV  string
+	bgp       *bgpMode
+	announced map[string]string // service key → what this node announces for it, as said in Events
+	refused   map[string]bool   // "service ip" already counted as refused
+
+	trigger chan struct{}
+	ready   atomic.Bool
+}
+
+// New returns an announcer; Run starts it.
+func New(opts Options) *Announcer {
+	a := &Announcer{
+		opts:      opts,
+		metrics:   newMetrics(opts.Registerer),
+		announced: map[string]string{},
+		refused:   map[string]bool{},
+		trigger:   make(chan struct{}, 1),
+	}
+	return a
+}
+
+// Ready reports whether the announcer has synced and applied a first plan.
+func (a *Announcer) Ready() bool { return a.ready.Load() }
+
+func (a *Announcer) poke() {
+	select {
+	case a.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run announces until ctx ends, then withdraws everything this node
+// announced before it returns.
+func (a *Announcer) Run(ctx context.Context) error {
+	a.log = klog.FromContext(ctx).WithValues("node", a.opts.NodeName)
+	ctx = klog.NewContext(ctx, a.log)
+	client := a.opts.Client
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	a.recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "floatlb-announcer", Host: a.opts.NodeName})
+	a.bgp = &bgpMode{log: a.log.WithName("bgp"), metrics: a.metrics, password: a.password}
+
+	factory := informers.NewSharedInformerFactory(client, 0)
+	configs := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithNamespace(a.opts.ConfigNamespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.opts.ConfigName).String()
+		}))
+	handler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { a.poke() },
+		UpdateFunc: func(_, _ any) { a.poke() },
+		DeleteFunc: func(any) { a.poke() },
+	}
+	for _, inf := range []cache.SharedIndexInformer{
+		factory.Core().V1().Services().Informer(),
+		factory.Discovery().V1().EndpointSlices().Informer(),
+		factory.Core().V1().Nodes().Informer(),
+		configs.Core().V1().ConfigMaps().Informer(),
+	} {
+		if _, err := inf.AddEventHandler(handler); err != nil {
+			return err
+		}
+	}
+	a.services = factory.Core().V1().Services().Lister()
+	a.slices = factory.Discovery().V1().EndpointSlices().Lister()
+	a.nodes = factory.Core().V1().Nodes().Lister()
+	a.configMap = configs.Core().V1().ConfigMaps().Lister()
+	factory.Start(ctx.Done())
+	configs.Start(ctx.Done())
+	factory.WaitForCacheSync(ctx.Done())
+	configs.WaitForCacheSync(ctx.Done())
+	defer factory.Shutdown()
+	defer configs.Shutdown()
+	a.log.Info("Caches synced; announcing")
+
+	resync := time.NewTicker(resyncPeriod)
+	defer resync.Stop()
+	sessions := time.NewTicker(5 * time.Second)
+	defer sessions.Stop()
+	a.poke()
+	for {
+		select {
+		case <-ctx.Done():
+			return a.shutdown()
+		case <-a.trigger:
+			if err := a.reconcile(ctx); err != nil {
+				a.log.Error(err, "Applying the plan")
+			}
+			a.ready.Store(true)
+		case <-resync.C:
+			a.poke()
+		case now := <-sessions.C:
+			a.bgp.checkSessions(now)
+		}
+	}
+}
+
+// shutdown withdraws everything, with a deadline of its own since the
+// context that ran the announcer has ended.
+func (a *Announcer) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a.log.Info("Stopping: withdrawing every announcement")
+	return a.bgp.close(ctx)
+}
+
+// loadConfig reads the ConfigMap; an invalid or missing one leaves the last
+// good config in force.
+func (a *Announcer) loadConfig() {
+	cm, err := a.configMap.ConfigMaps(a.opts.ConfigNamespace).Get(a.opts.ConfigName)
+	if err != nil {
+		if a.cfg == nil {
+			a.metrics.configValid.WithLabelValues().Set(0)
+		}
+		return
+	}
+	if cm.ResourceVersion == a.configRV {
+		return
+	}
+	a.configRV = cm.ResourceVersion
+	cfg, err := config.Load(cm.Data)
+	if err != nil {
+		a.metrics.configValid.WithLabelValues().Set(0)
+		a.log.Error(err, "Refused the floatlb config; the last good config stays in force", "configmap", klog.KObj(cm))
+		return
+	}
+	a.cfg = cfg
+	a.metrics.configValid.WithLabelValues().Set(1)
+	a.log.Info("Applied the floatlb config", "resourceVersion", cm.ResourceVersion)
+}
+
+// reconcile computes the plan from the caches and applies it.
+func (a *Announcer) reconcile(ctx context.Context) error {
+	a.loadConfig()
+	if a.cfg == nil {
+		return nil
+	}
+	in, self, err := a.input()
+	if err != nil {
+		return err
+	}
+	plan := planner.Compute(in)
+	for _, r := range plan.Refused {
+		key := r.Service + " " + r.IP.String()
+		if !a.refused[key] {
+			a.refused[key] = true
+			a.metrics.refused.WithLabelValues(r.Reason.String()).Inc()
+			a.log.Info("Refusing to announce an address", "service", r.Service, "ip", r.IP, "reason", r.Reason)
+		}
+	}
+	var errs []error
+	routes, err := a.bgp.apply(ctx, a.cfg, plan, self)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	a.metrics.announced.WithLabelValues(string(config.ModeBGP)).Set(float64(len(routes)))
+	a.report(routes)
+	return errors.Join(errs...)
+}
+
+// input gathers the planner's input from the caches.
+func (a *Announcer) input() (planner.Input, planner.Node, error) {
+	nodes, err := a.nodes.List(labels.Everything())
+	if err != nil {
+		return planner.Input{}, planner.Node{}, err
+	}
+	in := planner.Input{Config: a.cfg, Node: a.opts.NodeName}
+	var self planner.Node
+	for _, n := range nodes {
+		pn := nodeOf(n)
+		in.Nodes = append(in.Nodes, pn)
+		if n.Name == a.opts.NodeName {
+			self = pn
+		}
+	}
+	services, err := a.services.List(labels.Everything())
+	if err != nil {
+		return planner.Input{}, planner.Node{}, err
+	}
+	for _, svc := range services {
+		if !wantsAnnouncement(svc) {
+			continue
+		}
+		var slices []*discoveryv1.EndpointSlice
+		if svc.Spec.ExternalTrafficPolicy == v1.ServiceExternalTrafficPolicyLocal {
+			sel := labels.SelectorFromSet(labels.Set{labelServiceName: svc.Name})
+			slices, _ = a.slices.EndpointSlices(svc.Namespace).List(sel)
+		}
+		in.Services = append(in.Services, serviceOf(svc, slices))
+	}
+	return in, self, nil
+}
+
+// report sends an Event to each Service whose announcement by this node
+// changed.
+func (a *Announcer) report(routes []planner.Route) {
+	now := map[string][]string{}
+	for _, r := range routes {
+		for _, svc := range r.Services {
+			for _, ip := range r.IPs {
+				now[svc] = append(now[svc], ip.String())
+			}
+		}
+	}
+	for svc, ips := range now {
+		sort.Strings(ips)
+		msg := fmt.Sprintf("%s announces %s by bgp", a.opts.NodeName, strings.Join(ips, ", "))
+		if a.announced[svc] != msg {
+			a.announced[svc] = msg
+			a.event(svc, "floatlb.io/Announced", msg)
+		}
+	}
+	for svc := range a.announced {
+		if _, ok := now[svc]; !ok {
+			delete(a.announced, svc)
+			a.event(svc, "floatlb.io/Withdrawn", fmt.Sprintf("%s no longer announces this Service", a.opts.NodeName))
+		}
+	}
+}
+
+func (a *Announcer) event(key, reason, msg string) {
+	ns, name, _ := strings.Cut(key, "/")
+	svc, err := a.services.Services(ns).Get(name)
+	if err != nil {
+		return // gone: nobody to tell
+	}
+	a.recorder.Event(svc, v1.EventTypeNormal, reason, msg)
+}
+
+// password reads a BGP password from its Secret in the config namespace.
+func (a *Announcer) password(ctx context.Context, ref *config.SecretKeyRef) (string, error) {
+	s, err := a.opts.Client.CoreV1().Secrets(a.opts.ConfigNamespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("Secret %s/%s does not exist", a.opts.ConfigNamespace, ref.Name)
+	}
+	if err != nil {
+		return "", err
+	}
+	v, ok := s.Data[ref.Key]
+	if !ok {
+		return "", fmt.Errorf("Secret %s/%s has no key %q", a.opts.ConfigNamespace, ref.Name, ref.Key)
+	}
+	return string(v), nil
+}

@@ -1,0 +1,253 @@
+package announcer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/floatlb/floatlb/announcer/bgp"
+	"github.com/floatlb/floatlb/announcer/planner"
+	"github.com/floatlb/floatlb/config"
+)
+
+// md5SuspectAfter is how long a peer with a TCP MD5 password may stay down
+// before the announcer says that a password mismatch is the likely cause.
+const md5SuspectAfter = 20 * time.Second
+
+// bgpMode runs this node's BGP speaker from the plan.
+type bgpMode struct {
+	log     logr.Logger
+	metrics *metrics
+	// password reads a peer's TCP MD5 password from its Secret.
+	password func(ctx context.Context, ref *config.SecretKeyRef) (string, error)
+
+	speaker   *bgp.Speaker
+	key       speakerKey
+	peers     []bgp.Peer
+	downSince map[string]time.Time // peers with a password, by name
+	suspected map[string]bool
+}
+
+type speakerKey struct {
+	asn        uint32
+	routerID   netip.Addr
+	listenPort int
+}
+
+// apply makes the speaker advertise plan's BGP routes to this node's peers
+// and returns the prefixes announced.
+func (b *bgpMode) apply(ctx context.Context, cfg *config.Config, plan planner.Plan, self planner.Node) ([]planner.Route, error) {
+	var errs []error
+	peers, err := b.peersFor(ctx, cfg, self)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(peers) == 0 {
+		if len(plan.BGP) > 0 {
+			b.log.V(2).Info("bgp pools have addresses, but no BGP peer applies to this node: nothing is announced", "addresses", len(plan.BGP))
+		}
+		return nil, errors.Join(append(errs, b.close(ctx))...)
+	}
+	key := speakerKey{asn: cfg.BGP.ASN, routerID: routerID(self), listenPort: cfg.ListenPort()}
+	if b.speaker != nil && b.key != key {
+		b.log.Info("BGP identity changed; restarting the speaker", "asn", key.asn, "routerID", key.routerID, "listenPort", key.listenPort)
+		errs = append(errs, b.close(ctx))
+	}
+	if b.speaker == nil {
+		sp, err := bgp.New(ctx, b.log, bgp.Options{ASN: key.asn, RouterID: key.routerID, ListenPort: key.listenPort, OnState: b.onState})
+		if err != nil {
+			return nil, errors.Join(append(errs, err)...)
+		}
+		b.speaker, b.key = sp, key
+	}
+	if err := b.speaker.SetPeers(ctx, peers); err != nil {
+		errs = append(errs, err)
+	}
+	b.peers = peers
+	if err := b.speaker.SetPoolFilters(ctx, poolFilters(cfg)); err != nil {
+		errs = append(errs, err)
+	}
+
+	var routes []bgp.Route
+	var announced []planner.Route
+	for _, r := range plan.BGP {
+		if len(r.Peers) == 0 {
+			b.log.V(2).Info("No BGP peer of this node takes the pool's routes: not announced", "pool", r.Pool, "ip", r.Prefix, "reason", r.NoPeer)
+			continue
+		}
+		nh, ok := nextHop(self, r.Prefix.Addr().Is4())
+		if !ok {
+			b.log.Info("This node has no address of the route's family to use as next hop: not announced", "ip", r.Prefix)
+			continue
+		}
+		routes = append(routes, bgp.Route{
+			Prefix: r.Prefix, NextHop: nh,
+			Communities: r.Communities, LargeCommunities: r.LargeCommunities, LocalPref: r.LocalPref,
+		})
+		announced = append(announced, r)
+	}
+	if err := b.speaker.SetRoutes(ctx, routes); err != nil {
+		errs = append(errs, err)
+	}
+	return announced, errors.Join(errs...)
+}
+
+// poolFilters restricts the routes of bgp pools that name their peers.
+func poolFilters(cfg *config.Config) []bgp.PoolFilter {
+	var out []bgp.PoolFilter
+	for _, p := range cfg.Pools {
+		if p.Mode != config.ModeBGP || len(p.BGP.Peers) == 0 {
+			continue
+		}
+		f := bgp.PoolFilter{Pool: p.Name, Peers: p.BGP.Peers}
+		for _, r := range p.Ranges {
+			f.Prefixes = append(f.Prefixes, bgp.RangePrefixes(r.First, r.Last)...)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// peersFor returns the configured peers whose nodeSelector matches self.
+func (b *bgpMode) peersFor(ctx context.Context, cfg *config.Config, self planner.Node) ([]bgp.Peer, error) {
+	var out []bgp.Peer
+	var errs []error
+	for _, p := range cfg.BGP.Peers {
+		if !matches(p.NodeSelector, self.Labels) {
+			continue
+		}
+		peer := bgp.Peer{
+			Name: p.Name, Address: p.Addr, ASN: p.ASN, Port: uint16(p.Port),
+			HoldTime: p.HoldTime.Duration, KeepaliveTime: p.KeepaliveTime.Duration, EBGPMultihop: uint8(p.EBGPMultihop),
+		}
+		if p.PasswordSecret != nil {
+			pw, err := b.password(ctx, p.PasswordSecret)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("peer %s: reading its password from Secret %s key %s: %w (the session is not started)", p.Name, p.PasswordSecret.Name, p.PasswordSecret.Key, err))
+				continue
+			}
+			peer.Password = pw
+		}
+		out = append(out, peer)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, errors.Join(errs...)
+}
+
+func (b *bgpMode) onState(peer bgp.Peer, state bgp.State) {
+	up := 0.0
+	if state == bgp.StateEstablished {
+		up = 1
+	}
+	b.metrics.bgpSession.WithLabelValues(peer.Name).Set(up)
+}
+
+// checkSessions says when a password-protected session stays down: the
+// kernel drops TCP segments with a wrong MD5 signature without a word, so a
+// mismatch looks like a peer that never answers.
+func (b *bgpMode) checkSessions(now time.Time) {
+	if b.speaker == nil {
+		return
+	}
+	if b.downSince == nil {
+		b.downSince, b.suspected = map[string]time.Time{}, map[string]bool{}
+	}
+	states := b.speaker.States()
+	for _, p := range b.peers {
+		if p.Password == "" {
+			continue
+		}
+		if states[p.Name] == bgp.StateEstablished {
+			delete(b.downSince, p.Name)
+			if b.suspected[p.Name] {
+				b.suspected[p.Name] = false
+				b.metrics.bgpMD5Hint.WithLabelValues(p.Name).Set(0)
+			}
+			continue
+		}
+		since, ok := b.downSince[p.Name]
+		if !ok {
+			b.downSince[p.Name] = now
+			continue
+		}
+		if now.Sub(since) > md5SuspectAfter && !b.suspected[p.Name] {
+			b.suspected[p.Name] = true
+			b.metrics.bgpMD5Hint.WithLabelValues(p.Name).Set(1)
+			b.log.Error(nil, "BGP session with a TCP MD5 password is still down; a password mismatch is the likely cause (the kernel drops segments with a wrong signature silently): check the Secret and the router's password",
+				"peer", p.Name, "address", p.Address, "state", states[p.Name], "down", now.Sub(since).Round(time.Second))
+		}
+	}
+}
+
+// close withdraws everything and stops the speaker.
+func (b *bgpMode) close(ctx context.Context) error {
+	if b.speaker == nil {
+		return nil
+	}
+	err := b.speaker.Close(ctx)
+	b.speaker, b.peers = nil, nil
+	return err
+}
+
+// nextHop is this node's address of the family: its InternalIP, or for IPv6
+// without one, a global IPv6 address of the host.
+func nextHop(self planner.Node, v4 bool) (netip.Addr, bool) {
+	for _, a := range self.Addresses {
+		if a.Is4() == v4 {
+			return a, true
+		}
+	}
+	if v4 {
+		return netip.Addr{}, false
+	}
+	return hostGlobalIPv6()
+}
+
+func hostGlobalIPv6() (netip.Addr, bool) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if ok && ip.Is6() && !ip.Is4In6() && ip.IsGlobalUnicast() {
+			return ip, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// routerID is the node's first IPv4 InternalIP, or on IPv6-only nodes a
+// stable 32-bit value derived from its name.
+func routerID(self planner.Node) netip.Addr {
+	for _, a := range self.Addresses {
+		if a.Is4() {
+			return a
+		}
+	}
+	h := fnv.New32a()
+	h.Write([]byte(self.Name))
+	s := h.Sum32()
+	return netip.AddrFrom4([4]byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)})
+}
+
+// matches reports whether labels carry every pair of selector.
+func matches(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,18 @@
+package announcer
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Options configure an Announcer.
+type Options struct {
+	Client kubernetes.Interface
+	// NodeName is the Node this announcer runs on.
+	NodeName string
+	// ConfigNamespace and ConfigName locate the floatlb ConfigMap; Secrets
+	// with BGP passwords are read from ConfigNamespace too.
+	ConfigNamespace, ConfigName string
+	// Registerer takes the announcer's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+}

@@ -1,0 +1,88 @@
+// Command floatlb-announcer is floatlb's node agent (a DaemonSet with
+// hostNetwork): it makes the addresses of the Services the CCM gave
+// addresses reachable by BGP, Layer 2 or VRRP.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/floatlb/floatlb/announcer"
+	"github.com/floatlb/floatlb/config"
+)
+
+func main() {
+	if err := run(); err != nil {
+		klog.ErrorS(err, "floatlb-announcer failed")
+		klog.Flush()
+		os.Exit(1)
+	}
+	klog.Flush()
+}
+
+func run() error {
+	fs := flag.NewFlagSet("floatlb-announcer", flag.ExitOnError)
+	klog.InitFlags(fs)
+	kubeconfig := fs.String("kubeconfig", "", "Path of a kubeconfig; empty: in-cluster configuration.")
+	nodeName := fs.String("node-name", os.Getenv("NODE_NAME"), "Name of this node (default: env NODE_NAME).")
+	configNamespace := fs.String("config-namespace", config.DefaultConfigNamespace, "Namespace of the floatlb ConfigMap (and of BGP password Secrets).")
+	configName := fs.String("config-name", config.DefaultConfigName, "Name of the floatlb ConfigMap (key config.yaml).")
+	metricsAddr := fs.String("metrics-bind-address", ":7475", "Address of /metrics, /healthz and /readyz; 0 turns the HTTP server off.")
+	qps := fs.Float64("kube-api-qps", 50, "QPS to the API server.")
+	burst := fs.Int("kube-api-burst", 100, "Burst to the API server.")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	if *nodeName == "" {
+		return errors.New("no node name: set --node-name or the environment variable NODE_NAME (the DaemonSet sets it from spec.nodeName)")
+	}
+
+	var cfg *rest.Config
+	var err error
+	if *kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return fmt.Errorf("reading the API server configuration: %w", err)
+	}
+	cfg.QPS, cfg.Burst = float32(*qps), *burst
+	cfg.UserAgent = "floatlb-announcer/" + *nodeName
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx = klog.NewContext(ctx, klog.Background().WithName("announcer"))
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := announcer.New(announcer.Options{
+		Client: client, NodeName: *nodeName,
+		ConfigNamespace: *configNamespace, ConfigName: *configName,
+		Registerer: registry,
+	})
+	if *metricsAddr != "0" {
+		go func() {
+			if err := announcer.Serve(ctx, *metricsAddr, registry, a.Ready); err != nil {
+				klog.FromContext(ctx).Error(err, "Serving metrics and health", "address", *metricsAddr)
+			}
+		}()
+	}
+	return a.Run(ctx)
+}
