@@ -6,8 +6,12 @@ set -o errexit -o nounset -o pipefail
 
 # command → Debian package
 declare -A wanted=(
+	[arping]=iputils-arping
+	[bird]=bird2
+	[birdc]=bird2
 	[curl]=curl
 	[ip]=iproute2
+	[ndisc6]=ndisc6
 )
 
 missing=()

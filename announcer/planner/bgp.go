@@ -8,33 +8,63 @@ import (
 	"github.com/floatlb/floatlb/config"
 )
 
+// routes gathers the routes of a plan, from addresses that come in order.
+type routes struct {
+	list []Route
+	// index finds the aggregates of list by prefix and pool, for the
+	// addresses that follow the first of an aggregate.
+	index map[routeKey]int
+}
+
 type routeKey struct {
 	prefix netip.Prefix
 	pool   string
 }
 
-// route adds a, an address of a bgp pool that this node is eligible for,
-// to its route in routes.
-func (c *computation) route(routes map[routeKey]*Route, a *address) {
+// add adds a, an address of a bgp pool that this node is eligible for, to
+// its route; services are the keys of the Services holding it, sorted.
+func (rs *routes) add(a *address, services []string) {
 	pool := a.pool.pool
-	key := routeKey{prefix: routePrefix(a.ip, pool.BGP.AggregationLength), pool: pool.Name}
-	r := routes[key]
-	if r == nil {
-		r = &Route{
-			Prefix:           key.prefix,
-			Pool:             pool.Name,
-			Peers:            slices.Clone(a.pool.peers),
-			NoPeer:           a.pool.noPeer,
-			Communities:      slices.Clone(pool.BGP.Communities),
-			LargeCommunities: slices.Clone(pool.BGP.LargeCommunities),
-			LocalPref:        pool.BGP.LocalPref,
+	prefix := routePrefix(a.ip, pool.BGP.AggregationLength)
+	if prefix.Bits() != a.ip.BitLen() { // an aggregate: it may have its route already
+		key := routeKey{prefix: prefix, pool: pool.Name}
+		if i, ok := rs.index[key]; ok {
+			r := &rs.list[i]
+			r.IPs = append(r.IPs, a.ip)
+			r.Services = append(r.Services, services...)
+			slices.Sort(r.Services)
+			r.Services = slices.Compact(r.Services)
+			return
 		}
-		routes[key] = r
+		if rs.index == nil {
+			rs.index = map[routeKey]int{}
+		}
+		rs.index[key] = len(rs.list)
 	}
-	r.IPs = append(r.IPs, a.ip) // addresses come in order
-	for _, i := range a.services {
-		r.Services = append(r.Services, c.in.Services[i].Key)
+	rs.list = append(rs.list, Route{
+		Prefix:           prefix,
+		Pool:             pool.Name,
+		IPs:              []netip.Addr{a.ip},
+		Peers:            slices.Clone(a.pool.peers),
+		NoPeer:           a.pool.noPeer,
+		Communities:      slices.Clone(pool.BGP.Communities),
+		LargeCommunities: slices.Clone(pool.BGP.LargeCommunities),
+		LocalPref:        pool.BGP.LocalPref,
+		Services:         services,
+	})
+}
+
+// sorted returns the routes sorted by prefix, then pool. They are already,
+// since addresses come in order and the routes of a valid config do not
+// overlap; a hand-made config may break that.
+func (rs *routes) sorted() []Route {
+	byPrefix := func(a, b Route) int {
+		return cmp.Or(comparePrefix(a.Prefix, b.Prefix), cmp.Compare(a.Pool, b.Pool))
 	}
+	if !slices.IsSortedFunc(rs.list, byPrefix) {
+		slices.SortFunc(rs.list, byPrefix)
+	}
+	return rs.list
 }
 
 // routePrefix returns the prefix that advertises ip: its host route when

@@ -23,6 +23,7 @@ var fuzzIPs = []string{
 	"203.0.113.1", "203.0.113.2", "2001:db8:3::1", // l2
 	"203.0.113.17", "203.0.113.18", // vrrp
 	"192.0.2.16", "10.0.0.1", "2001:db8:ffff::1", "::ffff:192.0.2.1", "", // outside; "" is the zero Addr
+	"198.51.100.49", // zone-a
 }
 
 var fuzzPools = []string{"", "public", "agg4", "l2", "vrrp", "gone", "rack1", "agg6"}

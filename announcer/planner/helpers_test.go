@@ -22,7 +22,9 @@ var cmpOpts = cmp.Options{
 //   - agg4, agg6: bgp, aggregated to /30 and /124;
 //   - rack1: bgp, only to tor-b, only from nodes of rack r1;
 //   - l2: l2 on eth1, IPv4 and IPv6;
-//   - vrrp: vrrp on the interface of the InternalIP, nodes of zone a.
+//   - vrrp: vrrp on the interface of the InternalIP, nodes of zone a;
+//   - zone-a: bgp, only to tor-b, from nodes of zone a, so that a node of
+//     zone a in rack r2 has no peer for it.
 //
 // Peers: tor-a takes every node, tor-b the nodes of rack r1, tor-c those
 // of rack r2.
@@ -49,6 +51,10 @@ pools:
   addresses: [203.0.113.16/28]
   mode: vrrp
   nodeSelector: {zone: a}
+- name: zone-a
+  addresses: [198.51.100.48/28]
+  nodeSelector: {zone: a}
+  bgp: {peers: [tor-b]}
 bgp:
   asn: 64512
   peers:

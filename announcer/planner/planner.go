@@ -26,28 +26,22 @@ func Compute(in Input) Plan {
 	c := computation{in: in, pools: map[*config.Pool]*poolPlan{}}
 	addrs, refused := c.collect()
 	plan := Plan{Refused: refused}
-	routes := map[routeKey]*Route{}
-	for _, a := range addrs {
+	var routes routes
+	for i := range addrs {
+		a := &addrs[i]
 		if !c.eligibleHere(a) {
 			continue
 		}
 		switch mode(a.pool.pool) {
 		case config.ModeBGP:
-			c.route(routes, a)
+			routes.add(a, c.keys(a, nil))
 		case config.ModeL2:
 			plan.L2 = append(plan.L2, c.claim(a))
 		case config.ModeVRRP:
 			plan.VRRP = append(plan.VRRP, c.claim(a))
 		}
 	}
-	for _, r := range routes {
-		slices.Sort(r.Services)
-		r.Services = slices.Compact(r.Services)
-		plan.BGP = append(plan.BGP, *r)
-	}
-	slices.SortFunc(plan.BGP, func(a, b Route) int {
-		return cmp.Or(comparePrefix(a.Prefix, b.Prefix), cmp.Compare(a.Pool, b.Pool))
-	})
+	plan.BGP = routes.sorted()
 	return plan
 }
 
@@ -70,49 +64,63 @@ type poolPlan struct {
 	noPeer NoPeerReason
 }
 
+// holding is one address of one Service's status.
+type holding struct {
+	ip  netip.Addr
+	svc int // index in Input.Services
+}
+
 // address is one address of the Services' status, inside a pool.
 type address struct {
 	ip   netip.Addr
 	pool *poolPlan
-	// services are the indexes in Input.Services of the Services holding
-	// ip, in order, without duplicates.
-	services []int
+	// held are the Services holding ip, in the order of Input.Services,
+	// without duplicates.
+	held []holding
 }
 
 // collect gathers the Services' addresses that lie in a pool, sorted, and
-// refuses the others.
-func (c *computation) collect() ([]*address, []Refusal) {
-	byIP := map[netip.Addr]*address{}
-	var refused []Refusal
+// refuses the others. It sorts the pairs (address, Service) rather than
+// filling a map: with thousands of Services this allocates far less.
+func (c *computation) collect() ([]address, []Refusal) {
+	n := 0
 	for i := range c.in.Services {
-		svc := &c.in.Services[i]
-		for _, ip := range svc.IPs {
-			pool := c.poolFor(ip)
-			if pool == nil {
-				refused = append(refused, Refusal{Service: svc.Key, IP: ip, Reason: OutsidePools})
-				continue
-			}
-			if m := mode(pool.pool); m != config.ModeBGP && m != config.ModeL2 && m != config.ModeVRRP {
-				refused = append(refused, Refusal{Service: svc.Key, IP: ip, Reason: UnknownMode})
-				continue
-			}
-			a := byIP[ip]
-			if a == nil {
-				a = &address{ip: ip, pool: pool}
-				byIP[ip] = a
-			}
-			if n := len(a.services); n == 0 || a.services[n-1] != i {
-				a.services = append(a.services, i)
-			}
+		n += len(c.in.Services[i].IPs)
+	}
+	held := make([]holding, 0, n)
+	for i := range c.in.Services {
+		for _, ip := range c.in.Services[i].IPs {
+			held = append(held, holding{ip: ip, svc: i})
 		}
 	}
-	addrs := make([]*address, 0, len(byIP))
-	for _, a := range byIP {
-		addrs = append(addrs, a)
+	slices.SortFunc(held, func(a, b holding) int { return cmp.Or(a.ip.Compare(b.ip), cmp.Compare(a.svc, b.svc)) })
+	held = slices.Compact(held)
+
+	addrs := make([]address, 0, len(held))
+	var refused []Refusal
+	for len(held) > 0 {
+		n := 1
+		for n < len(held) && held[n].ip == held[0].ip {
+			n++
+		}
+		group := held[:n:n]
+		held = held[n:]
+		pool := c.poolFor(group[0].ip)
+		reason := OutsidePools
+		if pool != nil {
+			m := mode(pool.pool)
+			if m == config.ModeBGP || m == config.ModeL2 || m == config.ModeVRRP {
+				addrs = append(addrs, address{ip: group[0].ip, pool: pool, held: group})
+				continue
+			}
+			reason = UnknownMode
+		}
+		for _, h := range group {
+			refused = append(refused, Refusal{Service: c.in.Services[h.svc].Key, IP: h.ip, Reason: reason})
+		}
 	}
-	slices.SortFunc(addrs, func(a, b *address) int { return a.ip.Compare(b.ip) })
 	slices.SortFunc(refused, func(a, b Refusal) int {
-		return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Service, b.Service), cmp.Compare(a.Reason, b.Reason))
+		return cmp.Or(a.IP.Compare(b.IP), cmp.Compare(a.Service, b.Service))
 	})
 	return addrs, slices.Compact(refused)
 }
@@ -144,8 +152,8 @@ func (c *computation) eligibleHere(a *address) bool {
 	if !a.pool.here {
 		return false
 	}
-	for _, i := range a.services {
-		svc := &c.in.Services[i]
+	for _, h := range a.held {
+		svc := &c.in.Services[h.svc]
 		if !svc.Local || slices.Contains(svc.ReadyEndpointNodes, c.in.Node) {
 			return true
 		}
@@ -160,35 +168,35 @@ func (c *computation) claim(a *address) Claim {
 		Pool:          a.pool.pool.Name,
 		Interface:     a.pool.pool.Interface,
 		EligibleNodes: c.eligible(a),
-		Services:      c.keys(a),
+		Services:      c.keys(a, nil),
 	}
 }
 
 // eligible returns the nodes eligible for a: the union over its Services.
 func (c *computation) eligible(a *address) []string {
 	var out []string
-	for _, i := range a.services {
-		svc := &c.in.Services[i]
+	for _, h := range a.held {
+		svc := &c.in.Services[h.svc]
 		if !svc.Local {
-			return slices.Clone(a.pool.nodes) // every other Service's nodes are among these
+			return slices.Clone(a.pool.nodes) // the nodes of every Local Service are among these
 		}
 		out = append(out, forService(a.pool.nodes, svc)...)
 	}
-	if len(a.services) > 1 {
+	if len(a.held) > 1 {
 		slices.Sort(out)
 		out = slices.Compact(out)
 	}
 	return out
 }
 
-// keys returns the keys of the Services holding a, sorted.
-func (c *computation) keys(a *address) []string {
-	out := make([]string, 0, len(a.services))
-	for _, i := range a.services {
-		out = append(out, c.in.Services[i].Key)
+// keys appends the keys of the Services holding a to dst, and returns it
+// sorted and without duplicates.
+func (c *computation) keys(a *address, dst []string) []string {
+	for _, h := range a.held {
+		dst = append(dst, c.in.Services[h.svc].Key)
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	slices.Sort(dst)
+	return slices.Compact(dst)
 }
 
 // mode returns the pool's mode; an empty one is the default, bgp.

@@ -60,7 +60,10 @@ type Plan struct {
 	BGP []Route `json:"bgp,omitempty"`
 	// L2 are the l2-mode addresses this node is eligible to own, sorted by
 	// IP. Which eligible node owns one is decided by the l2 package, by
-	// rendezvous hashing among the live nodes of EligibleNodes.
+	// rendezvous hashing among the live nodes of EligibleNodes. Addresses
+	// this node is not eligible for are left out, as from VRRP: a node
+	// never answers for them nor joins their VRRP instance, so this node is
+	// always among a Claim's EligibleNodes.
 	L2 []Claim `json:"l2,omitempty"`
 	// VRRP are the vrrp-mode addresses this node is eligible to hold, sorted
 	// by IP. The vrrp package groups them into instances by EligibleNodes,

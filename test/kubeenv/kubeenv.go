@@ -123,8 +123,8 @@ type Env struct {
 	apiserverArgs []string
 
 	mu        sync.Mutex
-	etcd      *process
-	apiserver *process
+	procs     []*process // every process started, running or not, oldest first
+	apiserver *process   // the running kube-apiserver, if any
 	stopped   bool
 
 	stopOnce sync.Once
@@ -244,13 +244,12 @@ func (e *Env) startEtcd(ctx context.Context) error {
 			"--unsafe-no-fsync=true",
 			"--log-level=warn",
 		}
-		p, err := startProcess("etcd", filepath.Join(e.BinDir, "etcd"), args, e.path("etcd.log"))
+		e.mu.Lock()
+		p, err := e.spawnLocked("etcd", args)
+		e.mu.Unlock()
 		if err != nil {
 			return err
 		}
-		e.mu.Lock()
-		e.etcd = p
-		e.mu.Unlock()
 		err = waitReady(ctx, p, e.opts.StartTimeout, func(ctx context.Context) error {
 			return etcdHealthy(ctx, clientURL)
 		})
@@ -380,15 +379,11 @@ func (e *Env) apiServerArgs(port int) []string {
 // taken.
 func (e *Env) runAPIServer(ctx context.Context) (inUse bool, err error) {
 	e.mu.Lock()
-	if e.stopped {
-		e.mu.Unlock()
-		return false, errors.New("the test environment is stopped")
-	}
 	if e.apiserver != nil {
 		e.mu.Unlock()
 		return false, errors.New("kube-apiserver is running already")
 	}
-	p, err := startProcess("kube-apiserver", filepath.Join(e.BinDir, "kube-apiserver"), e.apiserverArgs, e.path("kube-apiserver.log"))
+	p, err := e.spawnLocked("kube-apiserver", e.apiserverArgs)
 	if err != nil {
 		e.mu.Unlock()
 		return false, err
@@ -413,6 +408,21 @@ func (e *Env) runAPIServer(ctx context.Context) (inUse bool, err error) {
 		err = errors.Join(err, stopErr)
 	}
 	return inUse, err
+}
+
+// spawnLocked starts the binary name from BinDir, logging to Dir/name.log,
+// and records it for Stop. The caller holds e.mu, so that Stop either sees
+// the process or prevents its start.
+func (e *Env) spawnLocked(name string, args []string) (*process, error) {
+	if e.stopped {
+		return nil, errors.New("the test environment is stopped")
+	}
+	p, err := startProcess(name, filepath.Join(e.BinDir, name), args, e.path(name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	e.procs = append(e.procs, p)
+	return p, nil
 }
 
 // readyz asks the API server's /readyz as admin. It skips verifying the
@@ -504,17 +514,17 @@ func (e *Env) Stop() error {
 	e.stopOnce.Do(func() {
 		e.mu.Lock()
 		e.stopped = true
-		apiserver, etcd := e.apiserver, e.etcd
-		e.apiserver, e.etcd = nil, nil
+		procs := e.procs
+		e.apiserver = nil
 		e.mu.Unlock()
 
+		// Newest first: the API server before etcd, so it does not spend
+		// its last moments failing to reach etcd. This includes a process
+		// that StopAPIServer or a failed start is stopping right now, so
+		// that none outlives Stop.
 		var errs []error
-		// The API server first, so it does not spend its last moments
-		// failing to reach etcd.
-		for _, p := range []*process{apiserver, etcd} {
-			if p != nil {
-				errs = append(errs, p.stop(context.Background()))
-			}
+		for i := len(procs) - 1; i >= 0; i-- {
+			errs = append(errs, procs[i].stop(context.Background()))
 		}
 		if e.ownsDir {
 			if err := os.RemoveAll(e.Dir); err != nil {

@@ -23,13 +23,15 @@ import (
 // test log.
 func StartT(t testing.TB, opts Options) *Env {
 	t.Helper()
+	tempDir := ""
 	if opts.Dir == "" {
-		opts.Dir = t.TempDir()
+		tempDir = t.TempDir()
+		opts.Dir = tempDir
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	guard := guardSignals(cancel)
+	guard := guardSignals(cancel, tempDir)
 
 	began := time.Now()
 	env, err := Start(ctx, opts)
@@ -67,8 +69,9 @@ type signalGuard struct {
 }
 
 // guardSignals starts watching for signals; cancelStart aborts a Start in
-// progress.
-func guardSignals(cancelStart context.CancelFunc) *signalGuard {
+// progress. tempDir, if not empty, is removed after a signal: the testing
+// package's own cleanup will not run then, and etcd's data is sizeable.
+func guardSignals(cancelStart context.CancelFunc, tempDir string) *signalGuard {
 	g := &signalGuard{
 		sigs:   make(chan os.Signal, 1),
 		envc:   make(chan *Env, 1),
@@ -82,11 +85,11 @@ func guardSignals(cancelStart context.CancelFunc) *signalGuard {
 			signal.Notify(g.sigs, sig)
 		}
 	}
-	go g.run(cancelStart)
+	go g.run(cancelStart, tempDir)
 	return g
 }
 
-func (g *signalGuard) run(cancelStart context.CancelFunc) {
+func (g *signalGuard) run(cancelStart context.CancelFunc, tempDir string) {
 	defer close(g.exited)
 	defer signal.Stop(g.sigs)
 	var sig os.Signal
@@ -98,6 +101,9 @@ func (g *signalGuard) run(cancelStart context.CancelFunc) {
 	cancelStart()
 	if env := <-g.envc; env != nil { // Start stops what it began when cancelled
 		_ = env.Stop()
+	}
+	if tempDir != "" {
+		_ = os.RemoveAll(tempDir)
 	}
 	signal.Stop(g.sigs)
 	if s, ok := sig.(syscall.Signal); ok {
