@@ -229,4 +229,3 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func(ctx 
 		}
 	}
 }
-
