@@ -9,7 +9,7 @@ export GOFLAGS ?= -buildvcs=false
 # Fuzz time per target in `make test` (seed corpora always run) and `make fuzz`.
 FUZZTIME ?= 10s
 FUZZTIME_LONG ?= 5m
-FUZZ_TARGETS := ./config:FuzzParse ./loadbalancer/ipam:FuzzAllocator
+FUZZ_TARGETS := ./config:FuzzParse ./loadbalancer/ipam:FuzzAllocator ./announcer/planner:FuzzCompute
 
 .PHONY: all build deps tools lint test unit integration fuzz-short fuzz bench demo clean
 
@@ -31,7 +31,7 @@ lint:
 	$(GO) vet ./...
 
 test: deps tools lint
-	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 \
+	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 FLOATLB_REQUIRE_E2E=1 \
 		$(GO) test -race -count=1 -timeout 30m ./...
 	@$(MAKE) --no-print-directory fuzz-short
 
@@ -39,7 +39,7 @@ unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
 
 integration: deps tools
-	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 \
+	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 FLOATLB_REQUIRE_E2E=1 \
 		$(GO) test -race -count=1 -timeout 30m ./test/...
 
 fuzz-short:
@@ -57,7 +57,7 @@ bench: deps tools
 
 # FLOATLB_DEMO_KEEP=1 keeps it running until Ctrl-C, with commands to try.
 demo: deps tools build
-	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) $(GO) run ./hack/demo -ccm $(BIN)/floatlb-ccm
+	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) $(GO) run ./hack/demo -ccm $(BIN)/floatlb-ccm -announcer $(BIN)/floatlb-announcer
 
 clean:
 	rm -rf $(BIN)

@@ -1,6 +1,8 @@
-// Command demo runs floatlb locally: a real etcd and kube-apiserver, the
-// floatlb config, floatlb-ccm, and a Service that gets its address. It is
-// what `make demo` runs. With FLOATLB_DEMO_KEEP=1 it keeps everything running
+// Command demo runs floatlb locally: network namespaces as three nodes, a
+// router running BIRD 2 and a client; a real etcd and kube-apiserver; the
+// floatlb config, floatlb-ccm and a floatlb-announcer per node; and a
+// Service that gets its addresses and answers curl through the router by
+// ECMP. It is what `make demo` runs (as root). With FLOATLB_DEMO_KEEP=1 it keeps everything running
 // until Ctrl-C and prints commands to explore with.
 package main
 
@@ -8,6 +10,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -21,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/floatlb/floatlb/test/e2e/lab"
 	"github.com/floatlb/floatlb/test/kubeenv"
 )
 
@@ -28,16 +32,28 @@ const demoConfig = `apiVersion: floatlb.io/v1alpha1
 kind: Config
 pools:
 - name: demo
-  addresses: [192.0.2.0/28, 2001:db8:1::/120]
+  mode: bgp
+  addresses: [198.19.10.0/24, 2001:db8:100::/120]
+bgp:
+  asn: 64512
+  peers:
+  - name: router
+    address: 192.0.2.1
+    asn: 64500
+    holdTime: 9s
 `
 
+type binaries struct{ ccm, announcer string }
+
 func main() {
-	ccmBin := flag.String("ccm", "bin/floatlb-ccm", "floatlb-ccm binary")
+	var bins binaries
+	flag.StringVar(&bins.ccm, "ccm", "bin/floatlb-ccm", "floatlb-ccm binary")
+	flag.StringVar(&bins.announcer, "announcer", "bin/floatlb-announcer", "floatlb-announcer binary")
 	keep := flag.Bool("keep", os.Getenv("FLOATLB_DEMO_KEEP") == "1", "keep running until Ctrl-C (also FLOATLB_DEMO_KEEP=1)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *ccmBin, *keep); err != nil {
+	if err := run(ctx, bins, *keep); err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		os.Exit(1)
 	}
@@ -45,10 +61,24 @@ func main() {
 
 func step(format string, args ...any) { fmt.Printf("\n==> "+format+"\n", args...) }
 
-func run(ctx context.Context, ccmBin string, keep bool) error {
-	step("Starting etcd and kube-apiserver %s (built from source)", kubeenv.KubernetesVersion)
+func run(ctx context.Context, bins binaries, keep bool) error {
+	step("Building the network: three nodes, a router and a client in network namespaces")
+	if _, err := lab.CleanupStale(ctx); err != nil {
+		return err
+	}
+	l, err := lab.Start(ctx, lab.Options{})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	for _, h := range append(l.Nodes(), l.Router(), l.Client()) {
+		fmt.Printf("    %-8s %-15s %s\n", h.Name, h.IPv4, h.IPv6)
+	}
+
+	step("Starting etcd and kube-apiserver %s (built from source) on the management bridge", kubeenv.KubernetesVersion)
 	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	env, err := kubeenv.Start(startCtx, kubeenv.Options{
+		BindAddress:    l.MgmtAddr(),
 		APIServerFlags: []string{"--service-cluster-ip-range=198.18.0.0/16,2001:db8:18::/112"},
 	})
 	cancel()
@@ -58,6 +88,13 @@ func run(ctx context.Context, ccmBin string, keep bool) error {
 	defer env.Stop()
 	fmt.Printf("    API server at %s\n", env.URL)
 	client := env.Client
+
+	step("Registering the nodes as a kubelet with --node-ip would")
+	for _, h := range l.Nodes() {
+		if err := registerNode(ctx, client, h); err != nil {
+			return err
+		}
+	}
 
 	step("Writing the floatlb config (ConfigMap floatlb-system/floatlb-config)")
 	fmt.Print(indent(demoConfig))
@@ -71,14 +108,36 @@ func run(ctx context.Context, ccmBin string, keep bool) error {
 		return err
 	}
 
-	step("Starting floatlb-ccm")
+	step("Starting BIRD 2 on the router (AS 64500, ECMP into its kernel table)")
+	bird, err := l.StartBIRD(ctx, lab.BIRDConfig{ASN: 64500, Peers: l.NodePeers(64512, lab.IPv4)})
+	if err != nil {
+		return err
+	}
+
+	step("Starting floatlb-ccm, and floatlb-announcer on each node")
 	logPath := filepath.Join(env.Dir, "floatlb-ccm.log")
-	ccm, err := startCCM(ccmBin, env.Kubeconfig, logPath)
+	ccm, err := startCCM(bins.ccm, env.Kubeconfig, logPath)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = ccm.Process.Signal(syscall.SIGTERM); _ = ccm.Wait() }()
-	fmt.Printf("    pid %d, log %s\n", ccm.Process.Pid, logPath)
+	fmt.Printf("    floatlb-ccm: pid %d, log %s\n", ccm.Process.Pid, logPath)
+	for _, h := range l.Nodes() {
+		p, err := l.StartProcess(h, bins.announcer, "--kubeconfig="+env.Kubeconfig, "--node-name="+h.Name, "--metrics-bind-address="+h.Mgmt4.String()+":7475")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("    floatlb-announcer on %s: pid %d, log %s, metrics http://%s:7475/metrics\n", h.Name, p.PID(), p.LogPath, h.Mgmt4)
+	}
+	for _, h := range l.Nodes() {
+		if err := bird.WaitEstablished(ctx, h.Name); err != nil {
+			return err
+		}
+	}
+	fmt.Println("    BGP sessions of node1, node2 and node3 are established")
+	if err := l.StartHTTPServers(); err != nil {
+		return err
+	}
 
 	step("Creating the dual-stack Service default/web of type LoadBalancer")
 	created := time.Now()
@@ -89,11 +148,38 @@ func run(ctx context.Context, ccmBin string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	var ips []string
+	var ips []netip.Addr
 	for _, in := range svc.Status.LoadBalancer.Ingress {
-		ips = append(ips, in.IP)
+		ips = append(ips, netip.MustParseAddr(in.IP))
 	}
-	fmt.Printf("    default/web got %s after %s (pool %q)\n", strings.Join(ips, " and "), time.Since(created).Round(time.Millisecond), svc.Annotations["floatlb.io/allocated-pool"])
+	fmt.Printf("    default/web got %v after %s\n", ips, time.Since(created).Round(time.Millisecond))
+
+	for _, ip := range ips {
+		for _, h := range l.Nodes() { // what kube-proxy would do: the nodes accept the VIP
+			if err := l.AcceptVIP(ctx, h, ip); err != nil {
+				return err
+			}
+		}
+		route, err := waitForECMP(ctx, l, ip, len(l.Nodes()))
+		if err != nil {
+			return err
+		}
+		step("The router's route to %s (ip -n %s route show %s)", ip, l.Router().NS, ip)
+		out, _ := l.Exec(ctx, l.Router(), "ip", "route", "show", netip.PrefixFrom(ip, ip.BitLen()).String())
+		if ip.Is6() {
+			out, _ = l.Exec(ctx, l.Router(), "ip", "-6", "route", "show", netip.PrefixFrom(ip, ip.BitLen()).String())
+		}
+		fmt.Print(indent(string(out)))
+		fmt.Printf("    next hops: %v\n", route.Gateways())
+		step("curl %s from the client, behind the router", lab.URL(ip, 80))
+		for i := 0; i < 3; i++ {
+			body, err := l.Curl(ctx, l.Client(), lab.URL(ip, 80))
+			if err != nil {
+				return err
+			}
+			fmt.Printf("    answered by %s\n", strings.TrimSpace(body))
+		}
+	}
 
 	kubectl := filepath.Join(env.BinDir, "kubectl")
 	step("kubectl get service web")
@@ -105,18 +191,51 @@ func run(ctx context.Context, ccmBin string, keep bool) error {
 		step("Running until Ctrl-C. Try:")
 		fmt.Printf("    export KUBECONFIG=%s\n    alias kubectl=%s\n", env.Kubeconfig, kubectl)
 		fmt.Println("    kubectl get svc -A")
-		fmt.Println("    kubectl create service loadbalancer other --tcp=80:8080")
-		fmt.Println("    kubectl annotate svc other floatlb.io/load-balancer-ips=192.0.2.9")
-		fmt.Println("    kubectl -n floatlb-system edit configmap floatlb-config")
-		fmt.Printf("    tail -f %s\n", logPath)
+		fmt.Println("    kubectl create service loadbalancer other --tcp=80:80")
+		fmt.Printf("    ip -n %s route          # the router's ECMP routes\n", l.Router().NS)
+		fmt.Printf("    ip netns exec %s curl -s http://%s/\n", l.Client().NS, ips[0])
+		fmt.Printf("    birdc -s %s show protocols\n", bird.Socket)
+		fmt.Println("    kubectl label node node2 node.kubernetes.io/exclude-from-external-load-balancers=")
 		<-ctx.Done()
 	}
 	step("Tearing down")
 	return nil
 }
 
+// registerNode creates a Ready Node with the host's addresses.
+func registerNode(ctx context.Context, client kubernetes.Interface, h *lab.Host) error {
+	node := &v1.Node{ObjectMeta: metav1.ObjectMeta{
+		Name:        h.Name,
+		Labels:      map[string]string{"kubernetes.io/hostname": h.Name},
+		Annotations: map[string]string{"alpha.kubernetes.io/provided-node-ip": h.IPv4.String() + "," + h.IPv6.String()},
+	}}
+	created, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	created.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+	created.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: h.IPv4.String()}, {Type: v1.NodeInternalIP, Address: h.IPv6.String()}}
+	_, err = client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	return err
+}
+
+// waitForECMP waits for the router's route to ip with n next hops.
+func waitForECMP(ctx context.Context, l *lab.Lab, ip netip.Addr, n int) (lab.Route, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, ok, err := l.Route(ctx, l.Router(), netip.PrefixFrom(ip, ip.BitLen()))
+		if err == nil && ok && len(r.Gateways()) == n {
+			return r, nil
+		}
+		if time.Now().After(deadline) {
+			return lab.Route{}, fmt.Errorf("the router has no route to %s with %d next hops after 30s (err %v)", ip, n, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func webService() *v1.Service {
-	policy := v1.IPFamilyPolicyPreferDualStack
+	policy := v1.IPFamilyPolicyRequireDualStack
 	no := false
 	return &v1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
@@ -126,7 +245,7 @@ func webService() *v1.Service {
 			IPFamilies:                    []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol},
 			AllocateLoadBalancerNodePorts: &no,
 			Selector:                      map[string]string{"app": "web"},
-			Ports:                         []v1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}},
+			Ports:                         []v1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(80)}},
 		},
 	}
 }
