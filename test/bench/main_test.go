@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// ccmBinary is floatlb-ccm built once, without -race, before any benchmark.
-var ccmBinary string
+// ccmBinary and announcerBinary are built once, without -race, before any
+// benchmark, and only read after.
+var ccmBinary, announcerBinary string
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -26,11 +27,14 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	ccmBinary = filepath.Join(dir, "floatlb-ccm")
-	build := exec.Command("go", "build", "-o", ccmBinary, "github.com/floatlb/floatlb/cmd/ccm")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "building floatlb-ccm: %v\n", err)
-		return 1
+	announcerBinary = filepath.Join(dir, "floatlb-announcer")
+	for bin, pkg := range map[string]string{ccmBinary: "cmd/ccm", announcerBinary: "cmd/announcer"} {
+		build := exec.Command("go", "build", "-o", bin, "github.com/floatlb/floatlb/"+pkg)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)
+			return 1
+		}
 	}
 	return m.Run()
 }
