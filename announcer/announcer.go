@@ -49,6 +49,7 @@ type Announcer struct {
 	configRV  string
 	bgp       *bgpMode
 	announced map[string]string // service key → what this node announces for it, as said in Events
+	seeded    bool              // announced holds the state of the first plan, which is not reported
 	refused   map[string]bool   // "service ip" already counted as refused
 
 	trigger chan struct{}
@@ -90,7 +91,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "floatlb-announcer", Host: a.opts.NodeName})
 	a.bgp = &bgpMode{log: a.log.WithName("bgp"), metrics: a.metrics, password: a.password}
 
-	factory := informers.NewSharedInformerFactory(client, 0)
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(dropManagedFields))
 	configs := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(a.opts.ConfigNamespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
@@ -143,6 +144,15 @@ func (a *Announcer) Run(ctx context.Context) error {
 			a.bgp.checkSessions(now)
 		}
 	}
+}
+
+// dropManagedFields keeps the caches small: nothing here reads them, and
+// they are often the larger part of an object.
+func dropManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		m.GetObjectMeta().SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // shutdown withdraws everything, with a deadline of its own since the
@@ -242,8 +252,12 @@ func (a *Announcer) input() (planner.Input, planner.Node, error) {
 }
 
 // report sends an Event to each Service whose announcement by this node
-// changed.
+// changed. The first plan after a start is recorded, not reported: a
+// restarted announcer announces what it announced before, and thousands of
+// Services must not get an Event each time.
 func (a *Announcer) report(routes []planner.Route) {
+	silent := !a.seeded
+	a.seeded = true
 	now := map[string][]string{}
 	for _, r := range routes {
 		for _, svc := range r.Services {
@@ -257,7 +271,9 @@ func (a *Announcer) report(routes []planner.Route) {
 		msg := fmt.Sprintf("%s announces %s by bgp", a.opts.NodeName, strings.Join(ips, ", "))
 		if a.announced[svc] != msg {
 			a.announced[svc] = msg
-			a.event(svc, "floatlb.io/Announced", msg)
+			if !silent {
+				a.event(svc, "floatlb.io/Announced", msg)
+			}
 		}
 	}
 	for svc := range a.announced {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,9 +13,16 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Serve serves /metrics, /healthz and /readyz on addr until ctx ends.
-func Serve(ctx context.Context, addr string, g prometheus.Gatherer, ready func() bool) error {
+// Serve serves /metrics, /healthz and /readyz on addr until ctx ends, and
+// with profiling the Go profiles under /debug/pprof/.
+func Serve(ctx context.Context, addr string, g prometheus.Gatherer, ready func() bool, profiling bool) error {
 	mux := http.NewServeMux()
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -64,7 +64,12 @@ func (c *cloud) Initialize(clientBuilder cloudprovider.ControllerClientBuilder, 
 
 func (c *cloud) run(ctx context.Context, client kubernetes.Interface) {
 	logger := klog.FromContext(ctx)
-	services := informers.NewSharedInformerFactory(client, 0)
+	services := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(func(obj any) (any, error) {
+		if m, ok := obj.(metav1.ObjectMetaAccessor); ok {
+			m.GetObjectMeta().SetManagedFields(nil) // never read; often half an object
+		}
+		return obj, nil
+	}))
 	svcInformer := services.Core().V1().Services()
 	svcInformer.Informer() // registered before Start
 	configs := informers.NewSharedInformerFactoryWithOptions(client, 0,

@@ -268,15 +268,11 @@ func (sp *Speaker) Routes() []netip.Prefix {
 	return out
 }
 
-// Close withdraws every route, so the router stops sending traffic here at
-// once rather than after the hold time, then closes the sessions.
+// Close withdraws every route, then closes the sessions with a Cease
+// NOTIFICATION: either makes the router stop sending traffic here at once
+// rather than after the hold time.
 func (sp *Speaker) Close(ctx context.Context) error {
 	err := sp.SetRoutes(ctx, nil)
-	// Give the withdrawals a moment to leave before the sessions close.
-	select {
-	case <-time.After(100 * time.Millisecond):
-	case <-ctx.Done():
-	}
 	if stopErr := sp.s.StopBgp(ctx, &api.StopBgpRequest{}); stopErr != nil {
 		err = errors.Join(err, stopErr)
 	}

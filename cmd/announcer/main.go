@@ -40,6 +40,7 @@ func run() error {
 	configNamespace := fs.String("config-namespace", config.DefaultConfigNamespace, "Namespace of the floatlb ConfigMap (and of BGP password Secrets).")
 	configName := fs.String("config-name", config.DefaultConfigName, "Name of the floatlb ConfigMap (key config.yaml).")
 	metricsAddr := fs.String("metrics-bind-address", ":7475", "Address of /metrics, /healthz and /readyz; 0 turns the HTTP server off.")
+	profiling := fs.Bool("profiling", false, "Serve Go profiles under /debug/pprof/ on the metrics address.")
 	qps := fs.Float64("kube-api-qps", 50, "QPS to the API server.")
 	burst := fs.Int("kube-api-burst", 100, "Burst to the API server.")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -79,7 +80,7 @@ func run() error {
 	})
 	if *metricsAddr != "0" {
 		go func() {
-			if err := announcer.Serve(ctx, *metricsAddr, registry, a.Ready); err != nil {
+			if err := announcer.Serve(ctx, *metricsAddr, registry, a.Ready, *profiling); err != nil {
 				klog.FromContext(ctx).Error(err, "Serving metrics and health", "address", *metricsAddr)
 			}
 		}()

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/floatlb/floatlb/test/e2e/lab"
+	"github.com/floatlb/floatlb/test/fixture"
 	"github.com/floatlb/floatlb/test/kubeenv"
 )
 
@@ -91,20 +92,14 @@ func run(ctx context.Context, bins binaries, keep bool) error {
 
 	step("Registering the nodes as a kubelet with --node-ip would")
 	for _, h := range l.Nodes() {
-		if err := registerNode(ctx, client, h); err != nil {
+		if err := fixture.RegisterNode(ctx, client, h.Name, h.IPv4, h.IPv6); err != nil {
 			return err
 		}
 	}
 
 	step("Writing the floatlb config (ConfigMap floatlb-system/floatlb-config)")
 	fmt.Print(indent(demoConfig))
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "floatlb-system"}}, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	if _, err := client.CoreV1().ConfigMaps("floatlb-system").Create(ctx, &v1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "floatlb-config"},
-		Data:       map[string]string{"config.yaml": demoConfig},
-	}, metav1.CreateOptions{}); err != nil {
+	if _, err := fixture.SetConfig(ctx, client, demoConfig); err != nil {
 		return err
 	}
 
@@ -200,23 +195,6 @@ func run(ctx context.Context, bins binaries, keep bool) error {
 	}
 	step("Tearing down")
 	return nil
-}
-
-// registerNode creates a Ready Node with the host's addresses.
-func registerNode(ctx context.Context, client kubernetes.Interface, h *lab.Host) error {
-	node := &v1.Node{ObjectMeta: metav1.ObjectMeta{
-		Name:        h.Name,
-		Labels:      map[string]string{"kubernetes.io/hostname": h.Name},
-		Annotations: map[string]string{"alpha.kubernetes.io/provided-node-ip": h.IPv4.String() + "," + h.IPv6.String()},
-	}}
-	created, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	created.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue, Reason: "KubeletReady", LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
-	created.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: h.IPv4.String()}, {Type: v1.NodeInternalIP, Address: h.IPv6.String()}}
-	_, err = client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{})
-	return err
 }
 
 // waitForECMP waits for the router's route to ip with n next hops.

@@ -3,8 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/floatlb/floatlb/test/e2e/lab"
+	"github.com/floatlb/floatlb/test/fixture"
 	"github.com/floatlb/floatlb/test/kubeenv"
 )
 
@@ -53,26 +57,15 @@ func newBGPBed(b *testing.B, nodes int) *bgpBed {
 	cfg.QPS, cfg.Burst = 2000, 4000
 	client := kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
-	for _, ns := range []string{"floatlb-system", "bench"} {
-		if _, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			b.Fatal(err)
-		}
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
 	}
 	for _, h := range l.Nodes() {
-		node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: h.Name}}
-		created, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		created.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue, Reason: "KubeletReady"}}
-		created.Status.Addresses = []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: h.IPv4.String()}}
-		if _, err := client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		if err := fixture.RegisterNode(ctx, client, h.Name, h.IPv4); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if _, err := client.CoreV1().ConfigMaps("floatlb-system").Create(ctx, &v1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "floatlb-config"}, Data: map[string]string{"config.yaml": bgpBenchConfig},
-	}, metav1.CreateOptions{}); err != nil {
+	if _, err := fixture.SetConfig(ctx, client, bgpBenchConfig); err != nil {
 		b.Fatal(err)
 	}
 	bird, err := l.StartBIRD(ctx, lab.BIRDConfig{ASN: 64500, Peers: l.NodePeers(64512, lab.IPv4)})
@@ -83,7 +76,8 @@ func newBGPBed(b *testing.B, nodes int) *bgpBed {
 }
 
 func (bed *bgpBed) announcer(b *testing.B, h *lab.Host) *lab.Process {
-	p, err := bed.lab.StartProcess(h, announcerBinary, "--kubeconfig="+bed.env.Kubeconfig, "--node-name="+h.Name, "--metrics-bind-address=0")
+	p, err := bed.lab.StartProcess(h, announcerBinary, "--kubeconfig="+bed.env.Kubeconfig, "--node-name="+h.Name,
+		"--metrics-bind-address="+h.Mgmt4.String()+":7475", "--profiling")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -179,6 +173,9 @@ func BenchmarkAnnouncerBGP5000(b *testing.B) {
 		time.Sleep(20 * time.Second)
 		idle := (processCPU(p.PID()) - cpu0).Seconds() / 20
 		rss := processRSS(p.PID())
+		if dir := os.Getenv("FLOATLB_BENCH_PROFILES"); dir != "" {
+			saveProfiles(b, dir, node)
+		}
 		b.ReportMetric(float64(rss)/(1<<20), "MiB-rss")
 		b.ReportMetric(idle*100, "%cpu-idle")
 		b.ReportMetric((written + took).Seconds(), "s-all-routes")
@@ -190,8 +187,10 @@ func BenchmarkAnnouncerBGP5000(b *testing.B) {
 // BenchmarkBGPFailover reports, over 5 runs each, the time until the
 // router's route to a Service changes: after its creation (route appears),
 // after SIGTERM to one of three announcers (its next hop goes), after
-// kill -9 of one (the router drops it after holdTime 3s: GoBGP v3 has no
-// BFD), and after deletion of the Service (route goes).
+// kill -9 of one (the kernel closes its TCP session, so the router drops it
+// at once), after its node "crashes" (its switch port stops forwarding: the
+// router drops it when holdTime 3s expires, GoBGP v3 has no BFD), and after
+// deletion of the Service (route goes).
 func BenchmarkBGPFailover(b *testing.B) {
 	for b.Loop() {
 		bed := newBGPBed(b, 3)
@@ -201,7 +200,7 @@ func BenchmarkBGPFailover(b *testing.B) {
 			procs[h.Name] = bed.announcer(b, h)
 		}
 		node3 := bed.lab.Nodes()[2]
-		var create, term, kill, del []time.Duration
+		var create, term, kill, crash, del []time.Duration
 		for run := range 5 {
 			ip := netip.AddrFrom4([4]byte{198, 19, 200, byte(1 + run)})
 			name := fmt.Sprintf("failover-%d", run)
@@ -227,6 +226,16 @@ func BenchmarkBGPFailover(b *testing.B) {
 			procs["node3"] = bed.announcer(b, node3)
 			waitFor(b, time.Minute, "node3 back", func() bool { return bed.nextHops(ctx, ip) == 3 })
 
+			// A crashed node sends nothing: the router notices at holdTime.
+			if err := bed.lab.Isolate(ctx, node3); err != nil {
+				b.Fatal(err)
+			}
+			crash = append(crash, waitFor(b, time.Minute, "node crash: hold time expiry", func() bool { return bed.nextHops(ctx, ip) == 2 }))
+			if err := bed.lab.Reconnect(ctx, node3); err != nil {
+				b.Fatal(err)
+			}
+			waitFor(b, time.Minute, "node3 back", func() bool { return bed.nextHops(ctx, ip) == 3 })
+
 			start = time.Now()
 			if err := bed.client.CoreV1().Services("bench").Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 				b.Fatal(err)
@@ -236,7 +245,7 @@ func BenchmarkBGPFailover(b *testing.B) {
 		for _, m := range []struct {
 			name string
 			d    []time.Duration
-		}{{"create→route", create}, {"SIGTERM→withdrawn", term}, {"kill -9→dropped (holdTime 3s)", kill}, {"delete→withdrawn", del}} {
+		}{{"create→route", create}, {"SIGTERM→withdrawn", term}, {"kill -9→dropped (socket closed)", kill}, {"node crash→dropped (holdTime 3s)", crash}, {"delete→withdrawn", del}} {
 			lo, med, hi := spread(m.d)
 			b.Logf("%-32s min %s  median %s  max %s", m.name, lo, med, hi)
 		}
@@ -244,6 +253,8 @@ func BenchmarkBGPFailover(b *testing.B) {
 		b.ReportMetric(med.Seconds(), "s-sigterm-median")
 		_, med, _ = spread(kill)
 		b.ReportMetric(med.Seconds(), "s-kill9-median")
+		_, med, _ = spread(crash)
+		b.ReportMetric(med.Seconds(), "s-crash-median")
 	}
 }
 
@@ -267,4 +278,18 @@ func processRSS(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// saveProfiles fetches the announcer's heap and a 10 s CPU profile into dir.
+func saveProfiles(b *testing.B, dir string, node *lab.Host) {
+	for name, path := range map[string]string{"heap.pprof": "/debug/pprof/heap", "cpu.pprof": "/debug/pprof/profile?seconds=10"} {
+		resp, err := http.Get("http://" + node.Mgmt4.String() + ":7475" + path)
+		if err != nil {
+			b.Logf("profile %s: %v", name, err)
+			continue
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		_ = os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
 }

@@ -8,16 +8,16 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/floatlb/floatlb/test/e2e/lab"
+	"github.com/floatlb/floatlb/test/fixture"
 	"github.com/floatlb/floatlb/test/kubeenv"
 )
 
-const configNamespace = "floatlb-system"
+const configNamespace = fixture.ConfigNamespace
 
 // cluster is a lab with a real API server, Node objects for the lab's
 // nodes, floatlb-ccm and an announcer per node.
@@ -44,53 +44,17 @@ func newCluster(t *testing.T, config string) *cluster {
 		t.Fatal(err)
 	}
 	c := &cluster{t: t, lab: l, env: env, client: client, announcers: map[string]*lab.Process{}}
-	ctx := context.Background()
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: configNamespace}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	for _, n := range l.Nodes() {
-		c.registerNode(n)
+		if err := fixture.RegisterNode(context.Background(), client, n.Name, n.IPv4, n.IPv6); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c.setConfig(config)
 	return c
 }
 
-// registerNode creates the Node object a kubelet with --node-ip and
-// --cloud-provider=external would, Ready, with the node's LAN addresses as
-// InternalIPs (the CCM keeps them from the provided-node-ip annotation).
-func (c *cluster) registerNode(h *lab.Host) {
-	ctx := context.Background()
-	node := &v1.Node{ObjectMeta: metav1.ObjectMeta{
-		Name:        h.Name,
-		Labels:      map[string]string{"kubernetes.io/hostname": h.Name},
-		Annotations: map[string]string{"alpha.kubernetes.io/provided-node-ip": h.IPv4.String() + "," + h.IPv6.String()},
-	}}
-	created, err := c.client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	created.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "KubeletReady"}}
-	created.Status.Addresses = []v1.NodeAddress{
-		{Type: v1.NodeInternalIP, Address: h.IPv4.String()},
-		{Type: v1.NodeInternalIP, Address: h.IPv6.String()},
-		{Type: v1.NodeHostName, Address: h.Name},
-	}
-	if _, err := c.client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
 func (c *cluster) setConfig(yaml string) {
-	ctx := context.Background()
-	cm := &v1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: configNamespace, Name: "floatlb-config"},
-		Data:       map[string]string{"config.yaml": yaml},
-	}
-	_, err := c.client.CoreV1().ConfigMaps(configNamespace).Update(ctx, cm, metav1.UpdateOptions{})
-	if apierrors.IsNotFound(err) {
-		_, err = c.client.CoreV1().ConfigMaps(configNamespace).Create(ctx, cm, metav1.CreateOptions{})
-	}
-	if err != nil {
+	if _, err := fixture.SetConfig(context.Background(), c.client, yaml); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -212,20 +176,4 @@ func sortAddrs(a []netip.Addr) {
 	}
 }
 
-// eventually polls cond until it returns nil or timeout passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for {
-		err := cond(ctx)
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not within %s: %v", what, timeout, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
+var eventually = fixture.Eventually
