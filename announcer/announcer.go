@@ -134,10 +134,18 @@ func (a *Announcer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return a.shutdown()
 		case <-a.trigger:
+			began := time.Now()
 			if err := a.reconcile(ctx); err != nil {
 				a.log.Error(err, "Applying the plan")
 			}
 			a.ready.Store(true)
+			// Pace: while changes keep coming (thousands of Services at
+			// once), rest as long as the last plan took, so planning takes at
+			// most half a core; an idle cluster still gets each change at once.
+			select {
+			case <-time.After(time.Since(began)):
+			case <-ctx.Done():
+			}
 		case <-resync.C:
 			a.poke()
 		case now := <-sessions.C:
