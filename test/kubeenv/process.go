@@ -1,11 +1,11 @@
 package kubeenv
 
 import (
-	"bytes"
+	"github.com/floatlb/floatlb/test/internal/logtail"
+
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -91,28 +91,7 @@ func (p *process) tail(n int) string {
 	return tailFile(p.logPath, n)
 }
 
-func tailFile(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	defer f.Close()
-	const window = 32 << 10
-	if fi, err := f.Stat(); err == nil && fi.Size() > window {
-		if _, err := f.Seek(-window, io.SeekEnd); err != nil {
-			return fmt.Sprintf("(reading the log: %v)", err)
-		}
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return fmt.Sprintf("(reading the log: %v)", err)
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
+func tailFile(path string, n int) string { return logtail.Tail(path, n) }
 
 // failure wraps err with the tail of p's log, which usually says why a
 // start failed.

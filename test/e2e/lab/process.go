@@ -1,11 +1,11 @@
 package lab
 
 import (
-	"bytes"
+	"github.com/floatlb/floatlb/test/internal/logtail"
+
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,28 +141,7 @@ func (p *Process) Stop() error {
 }
 
 // Tail returns about the last n lines of the process's log.
-func (p *Process) Tail(n int) string {
-	f, err := os.Open(p.LogPath)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	defer f.Close()
-	const window = 32 << 10
-	if fi, err := f.Stat(); err == nil && fi.Size() > window {
-		if _, err := f.Seek(-window, io.SeekEnd); err != nil {
-			return fmt.Sprintf("(reading the log: %v)", err)
-		}
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return fmt.Sprintf("(reading the log: %v)", err)
-	}
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
-}
+func (p *Process) Tail(n int) string { return logtail.Tail(p.LogPath, n) }
 
 // stopAll stops processes concurrently.
 func stopAll(procs []*Process) error {
