@@ -53,8 +53,16 @@ func (sp *Speaker) SetPoolFilters(ctx context.Context, filters []PoolFilter) err
 	}
 	var errs []error
 	if len(sp.filters.filters) > 0 {
-		_ = sp.s.DeletePolicyAssignment(ctx, &api.DeletePolicyAssignmentRequest{Assignment: &api.PolicyAssignment{Name: "global", Direction: api.PolicyDirection_EXPORT}, All: true})
-		_ = sp.s.DeletePolicy(ctx, &api.DeletePolicyRequest{Policy: &api.Policy{Name: exportPolicy}, All: true})
+		// Deleting the global assignment would leave its default action unset,
+		// which rejects everything: set it to "accept, no policy" instead.
+		if err := sp.s.SetPolicyAssignment(ctx, &api.SetPolicyAssignmentRequest{Assignment: &api.PolicyAssignment{
+			Name: "global", Direction: api.PolicyDirection_EXPORT, DefaultAction: api.RouteAction_ACCEPT,
+		}}); err != nil {
+			sp.log.Info("Removing the export policy assignment", "err", err)
+		}
+		if err := sp.s.DeletePolicy(ctx, &api.DeletePolicyRequest{Policy: &api.Policy{Name: exportPolicy}, All: true}); err != nil {
+			sp.log.Info("Removing the export policy", "err", err)
+		}
 		for _, f := range sp.filters.filters {
 			_ = sp.s.DeleteDefinedSet(ctx, &api.DeleteDefinedSetRequest{DefinedSet: &api.DefinedSet{DefinedType: api.DefinedType_PREFIX, Name: prefixSet(f.Pool)}, All: true})
 			_ = sp.s.DeleteDefinedSet(ctx, &api.DeleteDefinedSetRequest{DefinedSet: &api.DefinedSet{DefinedType: api.DefinedType_NEIGHBOR, Name: neighborSet(f.Pool)}, All: true})

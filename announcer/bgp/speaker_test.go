@@ -70,6 +70,15 @@ func TestSpeakersOverLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitRoutes(t, router, 2)
+	only[0].Peers = []string{"other"}
+	if err := node.SetPoolFilters(ctx, only); err != nil {
+		t.Fatal(err)
+	}
+	waitRoutes(t, router, 1)
+	if err := node.SetPoolFilters(ctx, nil); err != nil { // no pool names its peers any more
+		t.Fatal(err)
+	}
+	waitRoutes(t, router, 2)
 
 	if err := node.SetRoutes(ctx, routes[1:]); err != nil {
 		t.Fatal(err)

@@ -32,9 +32,13 @@ type cluster struct {
 
 // newCluster builds the lab and the API server, registers the nodes and
 // writes config. The CCM and announcers start with startFloatlb.
-func newCluster(t *testing.T, config string) *cluster {
+func newCluster(t *testing.T, config string, opts ...lab.Options) *cluster {
 	t.Helper()
-	l := lab.New(t, lab.Options{})
+	var o lab.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	l := lab.New(t, o)
 	env := kubeenv.StartT(t, kubeenv.Options{
 		BindAddress:    l.MgmtAddr(),
 		APIServerFlags: []string{"--service-cluster-ip-range=198.18.0.0/16,2001:db8:18::/112"},
@@ -129,6 +133,12 @@ func (c *cluster) loadBalancer(name string, opts ...func(*v1.Service)) []netip.A
 // the LAN addresses of nodes (none: no route).
 func (c *cluster) routeVia(ip netip.Addr, timeout time.Duration, nodes ...string) {
 	c.t.Helper()
+	c.routeViaOn(c.lab.Router(), ip, timeout, nodes...)
+}
+
+// routeViaOn is routeVia on another router of the lab.
+func (c *cluster) routeViaOn(router *lab.Host, ip netip.Addr, timeout time.Duration, nodes ...string) {
+	c.t.Helper()
 	var want []netip.Addr
 	for _, n := range c.lab.Nodes() {
 		for _, name := range nodes {
@@ -142,8 +152,8 @@ func (c *cluster) routeVia(ip netip.Addr, timeout time.Duration, nodes ...string
 		}
 	}
 	sortAddrs(want)
-	eventually(c.t, timeout, fmt.Sprintf("the router's route to %s goes via %v", ip, nodes), func(ctx context.Context) error {
-		r, ok, err := c.lab.Route(ctx, c.lab.Router(), netip.PrefixFrom(ip, ip.BitLen()))
+	eventually(c.t, timeout, fmt.Sprintf("%s's route to %s goes via %v", router.Name, ip, nodes), func(ctx context.Context) error {
+		r, ok, err := c.lab.Route(ctx, router, netip.PrefixFrom(ip, ip.BitLen()))
 		if err != nil {
 			return err
 		}

@@ -90,6 +90,16 @@ func (l *Lab) StartBIRD(ctx context.Context, cfg BIRDConfig) (*BIRD, error) {
 	return l.StartBIRDConfig(ctx, l.router, text)
 }
 
+// StartBIRDOn is StartBIRD on another host of the LAN (the LAN host as a
+// second router, say); its router id is the host's IPv4 address.
+func (l *Lab) StartBIRDOn(ctx context.Context, host *Host, cfg BIRDConfig) (*BIRD, error) {
+	text, err := cfg.render(host)
+	if err != nil {
+		return nil, err
+	}
+	return l.StartBIRDConfig(ctx, host, text)
+}
+
 // StartBIRDConfig starts BIRD 2 in host's namespace with the given
 // configuration text, in the foreground as a lab process (bird -f), with
 // its config and control socket in Dir, and returns once it answers on the
