@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/floatlb/floatlb/test/internal/signalguard"
 )
 
 // requireEnv, set to 1 (as in CI), turns the skips of New and Require into
@@ -33,11 +35,15 @@ func New(t testing.TB, opts Options) *Lab {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	guard := guardSignals(cancel)
+	guard := signalguard.Watch(cancel)
 	l, err := Start(ctx, opts)
-	guard.started(l)
+	guard.Started(func() {
+		if l != nil {
+			_ = l.Close()
+		}
+	})
 	if err != nil {
-		guard.release()
+		guard.Release()
 		if errors.Is(err, ErrPrerequisite) {
 			skipOrFail(t, err)
 		}
@@ -46,7 +52,7 @@ func New(t testing.TB, opts Options) *Lab {
 	t.Logf("network lab %s: management bridge %s on %s, logs in %s", l.prefix, l.MgmtAddr(), l.mgmt, l.dir)
 
 	t.Cleanup(func() {
-		guard.release()
+		guard.Release()
 		if t.Failed() {
 			t.Logf("the test failed; %s", l.logTails(20))
 		}
