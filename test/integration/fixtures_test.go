@@ -14,10 +14,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/floatlb/floatlb/test/fixture"
 	"github.com/floatlb/floatlb/test/kubeenv"
 )
 
-const configNamespace = "floatlb-system"
+const configNamespace = fixture.ConfigNamespace
 
 // newCluster starts a real etcd and kube-apiserver for one test, dual-stack
 // so that Services may ask for both families.
@@ -45,19 +46,11 @@ func createNamespace(t testing.TB, client kubernetes.Interface, name string) {
 // setConfig creates or replaces the floatlb ConfigMap.
 func setConfig(t testing.TB, client kubernetes.Interface, yaml string) *v1.ConfigMap {
 	t.Helper()
-	ctx := context.Background()
-	cm := &v1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: configNamespace, Name: "floatlb-config"},
-		Data:       map[string]string{"config.yaml": yaml},
-	}
-	got, err := client.CoreV1().ConfigMaps(configNamespace).Update(ctx, cm, metav1.UpdateOptions{})
-	if apierrors.IsNotFound(err) {
-		got, err = client.CoreV1().ConfigMaps(configNamespace).Create(ctx, cm, metav1.CreateOptions{})
-	}
+	cm, err := fixture.SetConfig(context.Background(), client, yaml)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return got
+	return cm
 }
 
 // service returns a LoadBalancer Service with one TCP port, changed by opts.
