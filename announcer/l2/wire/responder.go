@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -121,7 +122,7 @@ func (r *Responder) SetOwned(ips []netip.Addr) error {
 	r.mu.RUnlock()
 
 	var added []netip.Addr
-	for ip := range next {
+	for _, ip := range slices.SortedFunc(maps.Keys(next), netip.Addr.Compare) {
 		if prev[ip] {
 			continue
 		}
@@ -137,13 +138,12 @@ func (r *Responder) SetOwned(ips []netip.Addr) error {
 	r.mu.Lock()
 	r.owned = next
 	r.mu.Unlock()
-	for ip := range prev {
+	for _, ip := range slices.SortedFunc(maps.Keys(prev), netip.Addr.Compare) {
 		if !next[ip] && ip.Is6() {
 			errs = append(errs, r.leave(ip))
 		}
 	}
 
-	slices.SortFunc(added, netip.Addr.Compare)
 	for _, ip := range added {
 		errs = append(errs, r.Announce(ip))
 	}
