@@ -1,0 +1,237 @@
+package vrrp
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Claim is an address that nodes may hold by VRRP, as the planner gives
+// it.
+type Claim struct {
+	IP netip.Addr
+	// Interface is the resolved interface name, never empty.
+	Interface string
+	// EligibleNodes are the nodes that may hold IP.
+	EligibleNodes []string
+	// Services are the keys of the Services holding IP.
+	Services []string
+}
+
+// Instance is one virtual router: the addresses of one family on one
+// interface that the same nodes may hold.
+type Instance struct {
+	// Name is "<hash>-<interface>", "-v6" added for IPv6 and "-2", "-3"…
+	// for the parts of a group of addresses too large for one advert.
+	// <hash> is the first 8 hex digits of the SHA-256 of the comma-joined,
+	// sorted node list, as OpenELB names its keepalived instances.
+	Name      string
+	Interface string
+	IPv6      bool
+	// VRID is derived from Name; see Instances for collisions.
+	VRID uint8
+	// Priority is this node's: 250, 200, 150, 100, 50 by its rendezvous
+	// rank among Nodes for the instance, then 1.
+	Priority uint8
+	// LinkLocal is the virtual link-local address of an IPv6 instance,
+	// fe80::1:<VRID> (VRID in the last 16 bits), which the adverts list
+	// first (RFC 5798 §5.2.9); invalid for IPv4.
+	LinkLocal netip.Addr
+	// Addresses are the virtual addresses, sorted.
+	Addresses []netip.Addr
+	// Nodes are the nodes that run the instance, sorted.
+	Nodes []string
+	// Services are the keys of the Services holding Addresses, sorted.
+	Services []string
+}
+
+// AdvertAddresses returns the addresses an advert lists: the virtual
+// link-local address first for IPv6, then Addresses.
+func (in Instance) AdvertAddresses() []netip.Addr {
+	if !in.IPv6 {
+		return in.Addresses
+	}
+	return append([]netip.Addr{in.LinkLocal}, in.Addresses...)
+}
+
+// Limits of an instance.
+const (
+	// MTU is the link MTU an advert must fit.
+	MTU = 1500
+	// MaxAddressesIPv4 is the most addresses of an IPv4 instance: the
+	// 8-bit count, as 255 addresses fit 1500 bytes.
+	MaxAddressesIPv4 = min(MaxAddresses, (MTU-20-HeaderLen)/4)
+	// MaxAddressesIPv6 is the most addresses of an IPv6 instance besides
+	// its virtual link-local address: (1500 - 40 - 8) / 16 - 1.
+	MaxAddressesIPv6 = min(MaxAddresses, (MTU-40-HeaderLen)/16) - 1
+)
+
+// priorities by rendezvous rank; ranks beyond get 1.
+var rankPriority = [...]uint8{250, 200, 150, 100, 50}
+
+// ErrTooManyInstances: more than 255 instances of one family on one
+// interface, so their VRIDs cannot differ.
+var ErrTooManyInstances = errors.New("too many vrrp instances")
+
+// Instances groups the claims into the instances that node runs, sorted
+// by name.
+//
+// Claims with the same interface, family and set of eligible nodes share
+// an instance. VRIDs are derived from the instance name; when two
+// instances of one family on one interface would share one, the instance
+// whose name sorts later takes the next free VRID. For every node to agree
+// on VRIDs, give every node the same claims: those of other nodes only
+// reserve their VRIDs, and only instances with node among their Nodes are
+// returned. More than 255 instances of one family on an interface is an
+// error wrapping ErrTooManyInstances.
+func Instances(node string, claims []Claim) ([]Instance, error) {
+	type key struct {
+		iface string
+		v6    bool
+		nodes string
+	}
+	groups := map[key][]Claim{}
+	seen := map[netip.Addr]bool{}
+	for _, c := range claims {
+		ip := c.IP.Unmap()
+		switch {
+		case !ip.IsValid():
+			return nil, fmt.Errorf("vrrp claim of interface %q has no address", c.Interface)
+		case c.Interface == "":
+			return nil, fmt.Errorf("vrrp claim of %s has no interface", ip)
+		case len(c.EligibleNodes) == 0:
+			return nil, fmt.Errorf("vrrp claim of %s has no eligible node", ip)
+		case seen[ip]:
+			return nil, fmt.Errorf("vrrp address %s is claimed twice", ip)
+		}
+		seen[ip] = true
+		c.IP = ip
+		c.EligibleNodes = sortedSet(c.EligibleNodes)
+		k := key{c.Interface, ip.Is6(), strings.Join(c.EligibleNodes, ",")}
+		groups[k] = append(groups[k], c)
+	}
+
+	var all []Instance
+	for k, cs := range groups {
+		slices.SortFunc(cs, func(a, b Claim) int { return a.IP.Compare(b.IP) })
+		base := nameHash(k.nodes) + "-" + k.iface
+		limit := MaxAddressesIPv4
+		if k.v6 {
+			base += "-v6"
+			limit = MaxAddressesIPv6
+		}
+		for part, chunk := range slices.Collect(slices.Chunk(cs, limit)) {
+			in := Instance{Name: base, Interface: k.iface, IPv6: k.v6, Nodes: chunk[0].EligibleNodes}
+			if part > 0 {
+				in.Name += "-" + strconv.Itoa(part+1)
+			}
+			var services []string
+			for _, c := range chunk {
+				in.Addresses = append(in.Addresses, c.IP)
+				services = append(services, c.Services...)
+			}
+			in.Services = sortedSet(services)
+			all = append(all, in)
+		}
+	}
+	slices.SortFunc(all, func(a, b Instance) int {
+		// Names differ unless 32 bits of SHA-256 collide; then the node
+		// lists still order them the same on every node.
+		return cmp.Or(cmp.Compare(a.Name, b.Name), slices.Compare(a.Nodes, b.Nodes))
+	})
+	if err := assignVRIDs(all); err != nil {
+		return nil, err
+	}
+
+	var out []Instance
+	for _, in := range all {
+		rank := slices.Index(rendezvous(in.Name, in.Nodes), node)
+		if rank < 0 {
+			continue
+		}
+		in.Priority = 1
+		if rank < len(rankPriority) {
+			in.Priority = rankPriority[rank]
+		}
+		if in.IPv6 {
+			in.LinkLocal = LinkLocal(in.VRID)
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+// LinkLocal returns the virtual link-local address of an IPv6 instance
+// with the given VRID: fe80::1:<vrid>.
+func LinkLocal(vrid uint8) netip.Addr {
+	return netip.AddrFrom16([16]byte{0: 0xfe, 1: 0x80, 13: 1, 15: vrid})
+}
+
+// assignVRIDs gives each instance, sorted by name, the VRID its name
+// hashes to, or the next free one of its interface and family.
+func assignVRIDs(all []Instance) error {
+	type key struct {
+		iface string
+		v6    bool
+	}
+	used := map[key]*[256]bool{}
+	count := map[key]int{}
+	for _, in := range all {
+		count[key{in.Interface, in.IPv6}]++
+	}
+	for k, n := range count {
+		if n > MaxAddresses {
+			family := "ipv4"
+			if k.v6 {
+				family = "ipv6"
+			}
+			return fmt.Errorf("%d %s vrrp instances on interface %q, but only 255 VRIDs exist: spread the addresses over fewer node sets or more interfaces: %w", n, family, k.iface, ErrTooManyInstances)
+		}
+	}
+	for i := range all {
+		k := key{all[i].Interface, all[i].IPv6}
+		if used[k] == nil {
+			used[k] = new([256]bool)
+		}
+		sum := sha256.Sum256([]byte(all[i].Name))
+		v := int(binary.BigEndian.Uint32(sum[:4])%255) + 1
+		for used[k][v] {
+			v = v%255 + 1
+		}
+		used[k][v] = true
+		all[i].VRID = uint8(v)
+	}
+	return nil
+}
+
+// rendezvous returns nodes ranked by the hash of (instance, node),
+// highest first, ties by name.
+func rendezvous(instance string, nodes []string) []string {
+	score := func(n string) uint64 {
+		sum := sha256.Sum256([]byte(instance + "\x00" + n))
+		return binary.BigEndian.Uint64(sum[:8])
+	}
+	ranked := slices.Clone(nodes)
+	slices.SortFunc(ranked, func(a, b string) int {
+		return cmp.Or(cmp.Compare(score(b), score(a)), cmp.Compare(a, b))
+	})
+	return ranked
+}
+
+func nameHash(nodes string) string {
+	sum := sha256.Sum256([]byte(nodes))
+	return hex.EncodeToString(sum[:4])
+}
+
+func sortedSet(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
+}

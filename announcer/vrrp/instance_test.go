@@ -1,0 +1,346 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+var equateAddr = cmpopts.EquateComparable(netip.Addr{})
+
+func TestInstances(t *testing.T) {
+	abc := []string{"a", "b", "c"}
+	h := func(nodes ...string) string { return nameHash(strings.Join(nodes, ",")) }
+	for _, tc := range []struct {
+		name   string
+		node   string
+		claims []Claim
+		want   []Instance
+	}{{
+		name: "none",
+		node: "a",
+	}, {
+		name: "services on the same nodes and interface share an instance",
+		node: "a",
+		claims: []Claim{
+			{IP: netip.MustParseAddr("192.0.2.2"), Interface: "eth0", EligibleNodes: abc, Services: []string{"ns/y"}},
+			{IP: netip.MustParseAddr("192.0.2.1"), Interface: "eth0", EligibleNodes: []string{"c", "b", "a"}, Services: []string{"ns/x", "ns/y"}},
+		},
+		want: []Instance{{
+			Name: h("a", "b", "c") + "-eth0", Interface: "eth0", VRID: 232, Priority: 250,
+			Addresses: addrs("192.0.2.1", "192.0.2.2"), Nodes: abc, Services: []string{"ns/x", "ns/y"},
+		}},
+	}, {
+		name: "families, interfaces and node sets part instances",
+		node: "b",
+		claims: []Claim{
+			{IP: netip.MustParseAddr("192.0.2.1"), Interface: "eth0", EligibleNodes: abc},
+			{IP: netip.MustParseAddr("2001:db8::1"), Interface: "eth0", EligibleNodes: abc},
+			{IP: netip.MustParseAddr("192.0.2.3"), Interface: "eth1", EligibleNodes: abc},
+			{IP: netip.MustParseAddr("192.0.2.4"), Interface: "eth0", EligibleNodes: []string{"a", "b"}},
+		},
+		want: []Instance{{
+			Name: h("a", "b") + "-eth0", Interface: "eth0", VRID: 243, Priority: 200,
+			Addresses: addrs("192.0.2.4"), Nodes: []string{"a", "b"},
+		}, {
+			Name: h("a", "b", "c") + "-eth0", Interface: "eth0", VRID: 232, Priority: 200,
+			Addresses: addrs("192.0.2.1"), Nodes: abc,
+		}, {
+			Name: h("a", "b", "c") + "-eth0-v6", Interface: "eth0", IPv6: true, VRID: 99, Priority: 150,
+			LinkLocal: netip.MustParseAddr("fe80::1:63"), Addresses: addrs("2001:db8::1"), Nodes: abc,
+		}, {
+			Name: h("a", "b", "c") + "-eth1", Interface: "eth1", VRID: 140, Priority: 250,
+			Addresses: addrs("192.0.2.3"), Nodes: abc,
+		}},
+	}, {
+		name: "claims of other nodes are left out",
+		node: "c",
+		claims: []Claim{
+			{IP: netip.MustParseAddr("192.0.2.1"), Interface: "eth0", EligibleNodes: []string{"a", "b"}},
+			{IP: netip.MustParseAddr("192.0.2.2"), Interface: "eth0", EligibleNodes: []string{"c"}},
+		},
+		want: []Instance{{
+			Name: h("c") + "-eth0", Interface: "eth0", VRID: 136, Priority: 250,
+			Addresses: addrs("192.0.2.2"), Nodes: []string{"c"},
+		}},
+	}, {
+		name: "a VRID collision probes to the next VRID in name order",
+		node: "a",
+		claims: []Claim{
+			// Both names hash to VRID 110.
+			{IP: netip.MustParseAddr("192.0.2.1"), Interface: "eth0", EligibleNodes: []string{"a", "n10"}},
+			{IP: netip.MustParseAddr("192.0.2.2"), Interface: "eth0", EligibleNodes: []string{"a", "n16"}},
+		},
+		want: []Instance{{
+			Name: "b7098f82-eth0", Interface: "eth0", VRID: 110, Priority: 250,
+			Addresses: addrs("192.0.2.2"), Nodes: []string{"a", "n16"},
+		}, {
+			Name: "cda49b78-eth0", Interface: "eth0", VRID: 111, Priority: 250,
+			Addresses: addrs("192.0.2.1"), Nodes: []string{"a", "n10"},
+		}},
+	}, {
+		name: "4in6 claims are IPv4",
+		node: "a",
+		claims: []Claim{
+			{IP: netip.MustParseAddr("::ffff:192.0.2.1"), Interface: "eth0", EligibleNodes: []string{"a"}},
+		},
+		want: []Instance{{
+			Name: h("a") + "-eth0", Interface: "eth0", VRID: 249, Priority: 250,
+			Addresses: addrs("192.0.2.1"), Nodes: []string{"a"},
+		}},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Instances(tc.node, tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got, equateAddr); diff != "" {
+				t.Errorf("Instances (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestInstancesErrors(t *testing.T) {
+	ip := netip.MustParseAddr("192.0.2.1")
+	for _, tc := range []struct {
+		name   string
+		claims []Claim
+		want   string
+	}{
+		{"no address", []Claim{{Interface: "eth0", EligibleNodes: []string{"a"}}}, `vrrp claim of interface "eth0" has no address`},
+		{"no interface", []Claim{{IP: ip, EligibleNodes: []string{"a"}}}, "vrrp claim of 192.0.2.1 has no interface"},
+		{"no node", []Claim{{IP: ip, Interface: "eth0"}}, "vrrp claim of 192.0.2.1 has no eligible node"},
+		{"twice", []Claim{{IP: ip, Interface: "eth0", EligibleNodes: []string{"a"}}, {IP: ip, Interface: "eth1", EligibleNodes: []string{"a"}}}, "vrrp address 192.0.2.1 is claimed twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Instances("a", tc.claims)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Instances error = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestInstancesSplit(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ips   func(i int) netip.Addr
+		n     int
+		sizes []int
+		names []string
+	}{{
+		name:  "ipv4: 255 per instance",
+		ips:   func(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}) },
+		n:     600,
+		sizes: []int{255, 255, 90},
+		names: []string{"", "-2", "-3"},
+	}, {
+		name:  "ipv6: 89 besides the link-local address",
+		ips:   func(i int) netip.Addr { return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}) },
+		n:     200,
+		sizes: []int{89, 89, 22},
+		names: []string{"-v6", "-v6-2", "-v6-3"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var claims []Claim
+			// Backwards, to show the split sorts the addresses.
+			for i := tc.n - 1; i >= 0; i-- {
+				claims = append(claims, Claim{IP: tc.ips(i), Interface: "eth0", EligibleNodes: []string{"a"}})
+			}
+			got, err := Instances("a", claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sizes []int
+			var names []string
+			next := 0
+			for _, in := range got {
+				sizes = append(sizes, len(in.Addresses))
+				names = append(names, strings.TrimPrefix(in.Name, nameHash("a")+"-eth0"))
+				for _, ip := range in.Addresses {
+					if ip != tc.ips(next) {
+						t.Fatalf("%s holds %s, want %s next", in.Name, ip, tc.ips(next))
+					}
+					next++
+				}
+				b, err := Advert{VRID: in.VRID, Addresses: in.AdvertAddresses()}.Marshal(primaryOf(in), groupOf(in))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ipHeader := 20 + 20*btoi(in.IPv6); len(b)+ipHeader > MTU {
+					t.Errorf("%s: advert of %d bytes exceeds the MTU", in.Name, len(b)+ipHeader)
+				}
+			}
+			if diff := cmp.Diff(tc.sizes, sizes); diff != "" {
+				t.Errorf("sizes (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.names, names); diff != "" {
+				t.Errorf("names (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func primaryOf(in Instance) netip.Addr {
+	if in.IPv6 {
+		return netip.MustParseAddr("fe80::1")
+	}
+	return netip.MustParseAddr("192.0.2.200")
+}
+
+func groupOf(in Instance) netip.Addr {
+	if in.IPv6 {
+		return GroupIPv6
+	}
+	return GroupIPv4
+}
+
+// manyNodeSets returns n claims on eth0, each eligible on its own set of
+// nodes, so each makes its own instance.
+func manyNodeSets(n int) []Claim {
+	var claims []Claim
+	for i := range n {
+		claims = append(claims, Claim{
+			IP:            netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}),
+			Interface:     "eth0",
+			EligibleNodes: []string{"a", "b", "c", fmt.Sprintf("x%03d", i)},
+		})
+	}
+	return claims
+}
+
+func TestInstancesVRIDs(t *testing.T) {
+	t.Run("255 instances on an interface get distinct VRIDs", func(t *testing.T) {
+		got, err := Instances("a", manyNodeSets(255))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[uint8]string{}
+		for _, in := range got {
+			if in.VRID == 0 {
+				t.Errorf("%s has VRID 0", in.Name)
+			}
+			if other, ok := seen[in.VRID]; ok {
+				t.Errorf("%s and %s share VRID %d", in.Name, other, in.VRID)
+			}
+			seen[in.VRID] = in.Name
+		}
+		if len(seen) != 255 {
+			t.Errorf("%d VRIDs, want 255", len(seen))
+		}
+	})
+	t.Run("256 is an error naming the interface", func(t *testing.T) {
+		_, err := Instances("a", manyNodeSets(256))
+		if !errors.Is(err, ErrTooManyInstances) || !strings.Contains(err.Error(), `256 ipv4 vrrp instances on interface "eth0"`) {
+			t.Errorf("Instances error = %v, want ErrTooManyInstances naming eth0 and 256", err)
+		}
+	})
+	t.Run("the same VRIDs on every node", func(t *testing.T) {
+		claims := manyNodeSets(200)
+		vrids := map[string]uint8{}
+		for _, node := range []string{"a", "b", "c", "x007"} {
+			got, err := Instances(node, claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range got {
+				if v, ok := vrids[in.Name]; ok && v != in.VRID {
+					t.Errorf("%s: VRID %d on node %s, %d elsewhere", in.Name, in.VRID, node, v)
+				}
+				vrids[in.Name] = in.VRID
+			}
+		}
+	})
+}
+
+// TestInstancesSpread shows that the masters (priority 250) of many
+// instances spread over three nodes, and that every instance has exactly
+// one node at each priority.
+func TestInstancesSpread(t *testing.T) {
+	nodes := []string{"node-1", "node-2", "node-3"}
+	var claims []Claim
+	for i := range 300 {
+		claims = append(claims, Claim{
+			IP:            netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}),
+			Interface:     fmt.Sprintf("eth%d", i),
+			EligibleNodes: nodes,
+		})
+	}
+	masters := map[string]int{}
+	prios := map[string][]uint8{}
+	for _, node := range nodes {
+		got, err := Instances(node, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range got {
+			if in.Priority == 250 {
+				masters[node]++
+			}
+			prios[in.Name] = append(prios[in.Name], in.Priority)
+		}
+	}
+	for name, p := range prios {
+		if diff := cmp.Diff([]uint8{150, 200, 250}, sortedPrios(p)); diff != "" {
+			t.Errorf("%s priorities over the nodes (-want +got):\n%s", name, diff)
+		}
+	}
+	t.Logf("masters per node: %v", masters)
+	for _, node := range nodes {
+		if masters[node] < 80 || masters[node] > 120 {
+			t.Errorf("%s is master of %d of 300 instances, want about 100", node, masters[node])
+		}
+	}
+}
+
+func sortedPrios(p []uint8) []uint8 {
+	out := append([]uint8(nil), p...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func TestPriorityByRank(t *testing.T) {
+	var nodes []string
+	for i := range 8 {
+		nodes = append(nodes, fmt.Sprintf("n%d", i))
+	}
+	claims := []Claim{{IP: netip.MustParseAddr("192.0.2.1"), Interface: "eth0", EligibleNodes: nodes}}
+	var got []uint8
+	for _, node := range nodes {
+		ins, err := Instances(node, claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ins[0].Priority)
+	}
+	if diff := cmp.Diff([]uint8{1, 1, 1, 50, 100, 150, 200, 250}, sortedPrios(got)); diff != "" {
+		t.Errorf("priorities (-want +got):\n%s", diff)
+	}
+}
+
+func TestLinkLocal(t *testing.T) {
+	for vrid, want := range map[uint8]string{1: "fe80::1:1", 52: "fe80::1:34", 255: "fe80::1:ff"} {
+		if got := LinkLocal(vrid); got != netip.MustParseAddr(want) {
+			t.Errorf("LinkLocal(%d) = %s, want %s", vrid, got, want)
+		}
+	}
+}
