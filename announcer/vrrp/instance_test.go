@@ -141,8 +141,10 @@ func TestInstancesSplit(t *testing.T) {
 		sizes: []int{255, 255, 90},
 		names: []string{"", "-2", "-3"},
 	}, {
-		name:  "ipv6: 89 besides the link-local address",
-		ips:   func(i int) netip.Addr { return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}) },
+		name: "ipv6: 89 besides the link-local address",
+		ips: func(i int) netip.Addr {
+			return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
+		},
 		n:     200,
 		sizes: []int{89, 89, 22},
 		names: []string{"-v6", "-v6-2", "-v6-3"},
