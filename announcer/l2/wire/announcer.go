@@ -26,7 +26,7 @@ type Announcer struct {
 }
 
 // NewAnnouncer sends over the given conns. Either may be nil, and then Announce fails for
-// that family; linkLocal is the source of Neighbor Advertisements.
+// that family; linkLocal is the source of the Neighbor Solicitations a Responder probes with.
 func NewAnnouncer(ifi *net.Interface, arpConn ARPConn, ndpConn NDPConn, linkLocal netip.Addr) *Announcer {
 	return &Announcer{ifi: ifi, arp: arpConn, ndp: ndpConn, linkLocal: linkLocal.WithZone("")}
 }
@@ -68,8 +68,8 @@ func Gratuitous(ifi *net.Interface, ip netip.Addr) error {
 //
 // IPv4: an ARP request with sender and target IP both ip and our MAC as sender, broadcast
 // (an ARP Announcement, RFC 5227 §2.3). IPv6: a Neighbor Advertisement for ip to ff02::1
-// from the link-local address, Override set, Solicited clear, with our MAC as target
-// link-layer address (RFC 4861 §7.2.6).
+// from ip, Override set, Solicited clear, with our MAC as target link-layer address
+// (RFC 4861 §7.2.6).
 func (a *Announcer) Announce(ip netip.Addr) error {
 	ip = ip.Unmap()
 	var err error
@@ -111,24 +111,26 @@ func (a *Announcer) writeARP(p *arp.Packet, to net.HardwareAddr) error {
 }
 
 // writeNA sends a Neighbor Advertisement for target to dst with Override set and our MAC as
-// target link-layer address, from the link-local address.
+// target link-layer address. It leaves from the target address itself, as Linux sends its
+// own: ndisc6 drops an advertisement for a global target that comes from a link-local address
+// (its scope does not match the target's), while Linux and other hosts accept either.
 func (a *Announcer) writeNA(target, dst netip.Addr, solicited bool) error {
 	return a.writeNDP(&ndp.NeighborAdvertisement{
 		Solicited:     solicited,
 		Override:      true,
 		TargetAddress: target,
 		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: a.ifi.HardwareAddr}},
-	}, dst)
+	}, target, dst)
 }
 
-// writeNDP sends m to dst from the link-local address with hop limit 255.
-func (a *Announcer) writeNDP(m ndp.Message, dst netip.Addr) error {
-	if a.ndp == nil || !a.linkLocal.IsValid() {
+// writeNDP sends m from src to dst with hop limit 255.
+func (a *Announcer) writeNDP(m ndp.Message, src, dst netip.Addr) error {
+	if a.ndp == nil {
 		return ErrIPv6Unavailable
 	}
 	cm := &ipv6.ControlMessage{
 		HopLimit: ndp.HopLimit,
-		Src:      a.linkLocal.AsSlice(),
+		Src:      src.AsSlice(),
 		IfIndex:  a.ifi.Index,
 	}
 	return a.ndp.WriteTo(m, cm, dst)

@@ -21,7 +21,8 @@ type ARPConn interface {
 // NDPConn is what a Responder uses of an NDP connection; *ndp.Conn satisfies it. The conn Listen
 // builds reads from a packet socket instead, because a raw ICMPv6 socket never sees a unicast
 // Neighbor Solicitation (a reachability probe) for an address that is not local to the node,
-// nor one sent from the unspecified address (ndp.Conn filters those as its own).
+// nor one sent from the unspecified address (ndp.Conn filters those as its own); and it may
+// send from the advertised address although the kernel does not hold it.
 type NDPConn interface {
 	ReadFrom() (ndp.Message, *ipv6.ControlMessage, netip.Addr, error)
 	WriteTo(m ndp.Message, cm *ipv6.ControlMessage, dst netip.Addr) error

@@ -61,8 +61,9 @@ type Options struct {
 	Repeats []time.Duration
 	// ProbeWindow is how long Probe collects answers; zero means DefaultProbeWindow.
 	ProbeWindow time.Duration
-	// LinkLocal is the IPv6 link-local address of the interface that Neighbor Advertisements
-	// are sent from. Listen fills it in; New requires it when it is given an NDP conn.
+	// LinkLocal is the IPv6 link-local address of the interface, the source of the Neighbor
+	// Solicitations Probe sends and how our own are recognized. Listen fills it in; New
+	// requires it when it is given an NDP conn.
 	LinkLocal netip.Addr
 }
 

@@ -72,7 +72,7 @@ func (r *Responder) sendProbe(ip netip.Addr) error {
 	return r.ann.writeNDP(&ndp.NeighborSolicitation{
 		TargetAddress: ip,
 		Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Source, Addr: mac}},
-	}, group)
+	}, r.ann.linkLocal, group)
 }
 
 // A waiter collects the MACs that claim ip during one probe.

@@ -23,7 +23,7 @@ func unsolicitedNA(ip netip.Addr) ndpOut {
 			TargetAddress: ip,
 			Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: ourMAC}},
 		},
-		Src:      ourLL,
+		Src:      ip,
 		HopLimit: 255,
 		Dst:      allNodesLL,
 	}

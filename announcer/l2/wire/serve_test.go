@@ -97,7 +97,7 @@ func TestHandleNDP(t *testing.T) {
 				TargetAddress: target,
 				Options:       []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: ourMAC}},
 			},
-			Src:      ourLL,
+			Src:      target,
 			HopLimit: 255,
 			Dst:      dst,
 		}
@@ -118,7 +118,7 @@ func TestHandleNDP(t *testing.T) {
 		events []string
 	}{
 		{
-			name:   "multicast solicitation for owned address gets a solicited NA from the link-local address",
+			name:   "multicast solicitation for owned address gets a solicited NA from the target address",
 			in:     ns(peerLL.WithZone("eth0"), peerMAC, vip6),
 			want:   []ndpOut{na(vip6, true, peerLL.WithZone("eth0"))},
 			events: []string{"replied ipv6"},
