@@ -160,4 +160,6 @@ func (o logObserver) Announced(family string) { o.t.Logf("announced %s", family)
 func (o logObserver) Conflict(ip netip.Addr, mac net.HardwareAddr) {
 	o.t.Logf("conflict %s %s", ip, mac)
 }
-func (o logObserver) SendFailed(family string, err error) { o.t.Logf("send failed %s: %v", family, err) }
+func (o logObserver) SendFailed(family string, err error) {
+	o.t.Logf("send failed %s: %v", family, err)
+}
