@@ -107,7 +107,7 @@ func TestCaptureKeepalived(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(keepalivedConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd, out := l.start("ka", keepalived, "--dont-fork", "--log-console", "--log-detail", "--vrrp",
+	ka := l.start("ka", keepalived, "--dont-fork", "--log-console", "--log-detail", "--vrrp",
 		"-f", conf, "-p", filepath.Join(l.dir, "k.pid"), "-r", filepath.Join(l.dir, "v.pid"))
 
 	var mu sync.Mutex
@@ -155,16 +155,16 @@ func TestCaptureKeepalived(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for running(4) < 3 || running(6) < 3 {
 		if time.Now().After(deadline) {
-			t.Fatalf("keepalived sent %d IPv4 and %d IPv6 adverts in 30s; its log:\n%s", running(4), running(6), out)
+			t.Fatalf("keepalived sent %d IPv4 and %d IPv6 adverts in 30s; its log:\n%s", running(4), running(6), ka.out)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = ka.cmd.Process.Signal(syscall.SIGTERM)
 	time.Sleep(3 * time.Second)
 	_ = c4.Close()
 	_ = c6.Close()
 	wg.Wait()
-	t.Logf("keepalived's log:\n%s", out)
+	t.Logf("keepalived's log:\n%s", ka.out)
 
 	version, _ := exec.Command(keepalived, "--version").CombinedOutput()
 	source := strings.SplitN(string(version), "\n", 2)[0] + ", run by TestCaptureKeepalived (FLOATLB_CAPTURE_KEEPALIVED=1)"

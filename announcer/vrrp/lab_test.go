@@ -95,21 +95,29 @@ func (l *lab) exec(args ...string) string {
 	return string(out)
 }
 
-// start runs a command in namespace name until the test ends, then
-// stops it with SIGTERM (SIGKILL after 5s) by its PID. Its output goes to
-// the returned buffer.
-func (l *lab) start(name string, args ...string) (*exec.Cmd, *syncBuffer) {
+// proc is a process a lab test started.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	out  *syncBuffer
+}
+
+// stop ends the process with SIGTERM (SIGKILL after 5s), by its PID, and
+// waits for it. Stopping twice is harmless.
+func (p *proc) stop() { stop(p.cmd, p.done) }
+
+// start runs a command in namespace name until the test ends. ip netns
+// exec execs the command, so the PID is the command's.
+func (l *lab) start(name string, args ...string) *proc {
 	l.t.Helper()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns(name)}, args...)...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	p := &proc{cmd: exec.Command("ip", append([]string{"netns", "exec", l.ns(name)}, args...)...), done: make(chan struct{}), out: &syncBuffer{}}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
 		l.t.Fatalf("starting %s: %v", strings.Join(args, " "), err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	l.t.Cleanup(func() { stop(cmd, done) })
-	return cmd, out
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	l.t.Cleanup(p.stop)
+	return p
 }
 
 // stop ends a process this test started, by PID, and waits for it.
