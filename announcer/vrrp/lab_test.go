@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -35,7 +36,8 @@ func newLab(t testing.TB) *lab {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs ip(8) from iproute2")
 	}
-	l := &lab{t: t, prefix: fmt.Sprintf("flvr%d-%d", os.Getpid(), time.Now().UnixNano()%100000), dir: t.TempDir()}
+	sum := sha256.Sum256([]byte(t.Name()))
+	l := &lab{t: t, prefix: fmt.Sprintf("flvr%d-%x", os.Getpid(), sum[:3]), dir: t.TempDir()}
 	l.addNetns("sw")
 	l.ip("-n", l.ns("sw"), "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
 	l.ip("-n", l.ns("sw"), "link", "set", "br0", "up")

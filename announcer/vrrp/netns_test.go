@@ -84,6 +84,7 @@ func labNodes(l *lab, names ...string) {
 // holds the VIPs; closing it hands them over after Skew_Time, well before
 // Master_Down_Interval.
 func TestNetnsElectionAndFailover(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	labNodes(l, "n1", "n2")
 	const interval = time.Second
@@ -187,6 +188,7 @@ vrrp_instance x6 {
 // master and holds the VIPs, and its shutdown hands them back at once; at
 // priority 50 it stays backup.
 func TestNetnsKeepalived(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	labNodes(l, "n1", "n2", "ka")
 	const interval = time.Second

@@ -41,7 +41,10 @@ type Options struct {
 	Logger logr.Logger
 }
 
-// Router runs the VRRP instances of one node.
+// Router runs the VRRP instances of one node. A master answers from the
+// interface's own MAC address, not the virtual MAC 00-00-5E-00-01-{VRID}
+// (as keepalived does without use_vmac): gratuitous ARP and unsolicited NA
+// move the VIPs' neighbor entries on a failover.
 type Router struct {
 	opts Options
 	log  logr.Logger

@@ -190,8 +190,7 @@ func (r *Router) timers() {
 		r.mu.Lock()
 		now := time.Now()
 		var next time.Time
-		for _, name := range sortedKeys(r.instances) {
-			ri := r.instances[name]
+		for _, ri := range r.instances {
 			if !ri.deadline.IsZero() && !now.Before(ri.deadline) {
 				r.apply(now, ri, ri.m.Tick(now))
 			}
@@ -267,9 +266,12 @@ func (r *Router) receive(b []byte, info PacketInfo) {
 	if !sameSet(a.Addresses, ri.AdvertAddresses()) {
 		r.opts.Observer.ForeignAdvert(ri.Name, ri.VRID, info.Src, a.Addresses)
 	}
-	now := time.Now()
+	now, before := time.Now(), ri.deadline
 	r.apply(now, ri, ri.m.Receive(now, a, info.Src))
-	r.poke()
+	if ri.deadline.Before(before) {
+		// Priority 0 from the master: the timer runs out sooner.
+		r.poke()
+	}
 }
 
 // sameSet reports whether a and b hold the same addresses.

@@ -69,6 +69,7 @@ func TestRouterElectionAndFailover(t *testing.T) {
 			name, ip = "v6", "2001:db8::100"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			link := &fakeLink{}
 			// A long interval: a failover within it shows the
@@ -125,6 +126,7 @@ func TestRouterElectionAndFailover(t *testing.T) {
 }
 
 func TestRouterEqualPriorityLargerAddressWins(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	link := &fakeLink{}
 	a := newFakeNode(t, link, "192.0.2.1", "fe80::1", 20*time.Millisecond)
@@ -158,6 +160,7 @@ func TestRouterEqualPriorityLargerAddressWins(t *testing.T) {
 }
 
 func TestRouterDrops(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	link := &fakeLink{}
 	n := newFakeNode(t, link, "192.0.2.1", "fe80::1", time.Second)
@@ -193,6 +196,7 @@ func TestRouterDrops(t *testing.T) {
 }
 
 func TestRouterSetChangesAddresses(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	link := &fakeLink{}
 	n := newFakeNode(t, link, "192.0.2.1", "fe80::1", 20*time.Millisecond)
@@ -238,6 +242,7 @@ func TestRouterSetChangesAddresses(t *testing.T) {
 }
 
 func TestRouterSetErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	link := &fakeLink{}
 	n := newFakeNode(t, link, "192.0.2.1", "fe80::1", time.Second)
@@ -268,6 +273,7 @@ func TestRouterSetErrors(t *testing.T) {
 }
 
 func TestRouterCleanup(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	link := &fakeLink{}
 	n := newFakeNode(t, link, "192.0.2.1", "fe80::1", 20*time.Millisecond)
