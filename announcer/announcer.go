@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,9 +48,10 @@ type Announcer struct {
 	cfg       *config.Config
 	configRV  string
 	bgp       *bgpMode
-	announced map[string]string // service key → what this node announces for it, as said in Events
-	seeded    bool              // announced holds the state of the first plan, which is not reported
-	refused   map[string]bool   // "service ip" already counted as refused
+	l2        *l2Mode
+	announced map[string]reported // service key → what this node announces for it, as said in Events
+	seeded    bool                // announced holds the state of the first plan, which is not reported
+	refused   map[string]bool     // "service ip" already counted as refused
 
 	trigger chan struct{}
 	ready   atomic.Bool
@@ -61,7 +62,7 @@ func New(opts Options) *Announcer {
 	a := &Announcer{
 		opts:      opts,
 		metrics:   newMetrics(opts.Registerer),
-		announced: map[string]string{},
+		announced: map[string]reported{},
 		refused:   map[string]bool{},
 		trigger:   make(chan struct{}, 1),
 	}
@@ -90,6 +91,9 @@ func (a *Announcer) Run(ctx context.Context) error {
 	defer broadcaster.Shutdown()
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "floatlb-announcer", Host: a.opts.NodeName})
 	a.bgp = &bgpMode{log: a.log.WithName("bgp"), metrics: a.metrics, password: a.password}
+	a.l2 = newL2Mode(a.log.WithName("l2"), a.metrics, a.opts.NodeName,
+		newLeaseKeeper(client.CoordinationV1().Leases(a.opts.ConfigNamespace), a.opts.NodeName), a.poke)
+	a.l2.conflict = a.splitBrain
 
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(dropManagedFields))
 	configs := informers.NewSharedInformerFactoryWithOptions(client, 0,
@@ -112,17 +116,33 @@ func (a *Announcer) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	leases := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithNamespace(a.opts.ConfigNamespace), informers.WithTransform(dropManagedFields))
+	if _, err := leases.Coordination().V1().Leases().Informer().AddEventHandler(a.leaseHandler()); err != nil {
+		return err
+	}
 	a.services = factory.Core().V1().Services().Lister()
 	a.slices = factory.Discovery().V1().EndpointSlices().Lister()
 	a.nodes = factory.Core().V1().Nodes().Lister()
 	a.configMap = configs.Core().V1().ConfigMaps().Lister()
 	factory.Start(ctx.Done())
 	configs.Start(ctx.Done())
+	leases.Start(ctx.Done())
 	factory.WaitForCacheSync(ctx.Done())
 	configs.WaitForCacheSync(ctx.Done())
+	leases.WaitForCacheSync(ctx.Done())
 	defer factory.Shutdown()
 	defer configs.Shutdown()
+	defer leases.Shutdown()
 	a.log.Info("Caches synced; announcing")
+
+	leaseCtx, stopLease := context.WithCancel(ctx)
+	leaseDone := make(chan struct{})
+	go func() {
+		defer close(leaseDone)
+		a.l2.keepLease(leaseCtx)
+	}()
+	defer func() { stopLease(); <-leaseDone }()
 
 	resync := time.NewTicker(resyncPeriod)
 	defer resync.Stop()
@@ -132,6 +152,8 @@ func (a *Announcer) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			stopLease()
+			<-leaseDone
 			return a.shutdown()
 		case <-a.trigger:
 			began := time.Now()
@@ -169,7 +191,7 @@ func (a *Announcer) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	a.log.Info("Stopping: withdrawing every announcement")
-	return a.bgp.close(ctx)
+	return errors.Join(a.l2.close(ctx), a.bgp.close(ctx))
 }
 
 // loadConfig reads the ConfigMap; an invalid or missing one leaves the last
@@ -222,7 +244,13 @@ func (a *Announcer) reconcile(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	a.metrics.announced.WithLabelValues(string(config.ModeBGP)).Set(float64(len(routes)))
-	a.report(routes)
+	anns := bgpAnnouncements(routes)
+	owned, err := a.l2.apply(ctx, a.cfg, plan, self)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	a.metrics.announced.WithLabelValues(string(config.ModeL2)).Set(float64(countIPs(owned)))
+	a.report(append(anns, owned...))
 	return errors.Join(errs...)
 }
 
@@ -259,46 +287,40 @@ func (a *Announcer) input() (planner.Input, planner.Node, error) {
 	return in, self, nil
 }
 
-// report sends an Event to each Service whose announcement by this node
-// changed. The first plan after a start is recorded, not reported: a
-// restarted announcer announces what it announced before, and thousands of
-// Services must not get an Event each time.
-func (a *Announcer) report(routes []planner.Route) {
-	silent := !a.seeded
-	a.seeded = true
-	now := map[string][]string{}
-	for _, r := range routes {
-		for _, svc := range r.Services {
-			for _, ip := range r.IPs {
-				now[svc] = append(now[svc], ip.String())
-			}
-		}
-	}
-	for svc, ips := range now {
-		sort.Strings(ips)
-		msg := fmt.Sprintf("%s announces %s by bgp", a.opts.NodeName, strings.Join(ips, ", "))
-		if a.announced[svc] != msg {
-			a.announced[svc] = msg
-			if !silent {
-				a.event(svc, "floatlb.io/Announced", msg)
-			}
-		}
-	}
-	for svc := range a.announced {
-		if _, ok := now[svc]; !ok {
-			delete(a.announced, svc)
-			a.event(svc, "floatlb.io/Withdrawn", fmt.Sprintf("%s no longer announces this Service", a.opts.NodeName))
-		}
-	}
-}
-
-func (a *Announcer) event(key, reason, msg string) {
+func (a *Announcer) event(key, eventType, reason, msg string) {
 	ns, name, _ := strings.Cut(key, "/")
 	svc, err := a.services.Services(ns).Get(name)
 	if err != nil {
 		return // gone: nobody to tell
 	}
-	a.recorder.Event(svc, v1.EventTypeNormal, reason, msg)
+	a.recorder.Event(svc, eventType, reason, msg)
+}
+
+// leaseHandler feeds the announcers' Leases to Layer 2 liveness.
+func (a *Announcer) leaseHandler() cache.ResourceEventHandler {
+	observe := func(obj any) {
+		l, ok := obj.(*coordinationv1.Lease)
+		if !ok {
+			return
+		}
+		if node, ok := leaseNode(l.Name); ok {
+			a.l2.observe(node, l.ResourceVersion, l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "")
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    observe,
+		UpdateFunc: func(_, obj any) { observe(obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if l, ok := obj.(*coordinationv1.Lease); ok {
+				if node, ok := leaseNode(l.Name); ok {
+					a.l2.forget(node)
+				}
+			}
+		},
+	}
 }
 
 // password reads a BGP password from its Secret in the config namespace.

@@ -9,6 +9,12 @@ type metrics struct {
 	refused     *prometheus.CounterVec
 	bgpSession  *prometheus.GaugeVec
 	bgpMD5Hint  *prometheus.GaugeVec
+
+	l2Owned         *prometheus.GaugeVec
+	l2OwnerChanges  *prometheus.CounterVec
+	l2Replies       *prometheus.CounterVec
+	l2Conflicts     *prometheus.CounterVec
+	l2LeaseFailures *prometheus.CounterVec
 }
 
 func newMetrics(r prometheus.Registerer) *metrics {
@@ -33,9 +39,30 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "floatlb_bgp_session_md5_suspected",
 			Help: "1 when a peer with a TCP MD5 password has not come up for a while: a password mismatch is the likely cause (the kernel drops such segments silently).",
 		}, []string{"peer"}),
+		l2Owned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "floatlb_l2_owned_addresses",
+			Help: "Layer 2 addresses this node owns (answers ARP/NDP for), by interface.",
+		}, []string{"interface"}),
+		l2OwnerChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floatlb_l2_owner_changes_total",
+			Help: "Layer 2 addresses this node took over, by why the previous owner lost them (first-owner, lease-expired, lease-released, no-lease, no-longer-eligible, rebalanced).",
+		}, []string{"reason"}),
+		l2Replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floatlb_l2_replies_total",
+			Help: "ARP replies (family ipv4) and neighbor advertisements (ipv6) this node sent for owned addresses, gratuitous ones included.",
+		}, []string{"family"}),
+		l2Conflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floatlb_l2_conflicts_total",
+			Help: "Probes of an owned Layer 2 address that another hardware address answered too (split brain), by interface.",
+		}, []string{"interface"}),
+		l2LeaseFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floatlb_l2_lease_renewal_failures_total",
+			Help: "Failed renewals of this announcer's Lease; while they fail, Layer 2 ownership stays frozen.",
+		}, nil),
 	}
 	if r != nil {
-		r.MustRegister(m.configValid, m.announced, m.refused, m.bgpSession, m.bgpMD5Hint)
+		r.MustRegister(m.configValid, m.announced, m.refused, m.bgpSession, m.bgpMD5Hint,
+			m.l2Owned, m.l2OwnerChanges, m.l2Replies, m.l2Conflicts, m.l2LeaseFailures)
 	}
 	return m
 }

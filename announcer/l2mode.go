@@ -1,0 +1,397 @@
+package announcer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/floatlb/floatlb/announcer/l2"
+	"github.com/floatlb/floatlb/announcer/planner"
+	"github.com/floatlb/floatlb/config"
+)
+
+// l2Responder answers ARP and NDP for the addresses this node owns on one
+// interface (announcer/l2/wire).
+type l2Responder interface {
+	// SetOwned replaces the owned addresses; newly owned ones are
+	// announced at once (gratuitous ARP, unsolicited NA).
+	SetOwned(ips []netip.Addr) error
+	// Probe asks the LAN who answers for ip and returns the hardware
+	// addresses other than this interface's that replied.
+	Probe(ctx context.Context, ip netip.Addr) ([]net.HardwareAddr, error)
+	Close() error
+}
+
+// probeInterval is how often an owner asks the LAN whether another host
+// answers for its addresses too.
+const probeInterval = 30 * time.Second
+
+// l2Mode decides which of this node's Layer 2 claims it owns, keeps its
+// Lease, and runs a responder per interface.
+type l2Mode struct {
+	log     logr.Logger
+	metrics *metrics
+	node    string
+	keeper  *leaseKeeper
+	// listen opens the responder of an interface.
+	listen func(ifname string) (l2Responder, error)
+	// poke asks for a new plan; conflict reports a split brain.
+	poke     func()
+	conflict func(services []string, ip netip.Addr, ifname string, macs []net.HardwareAddr)
+	now      func() time.Time
+
+	mu       sync.Mutex // guards liveness, wantLease, duration and renewErr
+	liveness *l2.Liveness
+	duration time.Duration
+	want     bool  // hold the Lease: the config has l2 pools
+	renewErr error // of the last renewal; nil when it worked
+	down     map[string]bool
+	frozen   bool
+
+	responders map[string]l2Responder // by interface
+	owners     map[netip.Addr]string  // last owner computed of every claim
+	owned      map[netip.Addr]l2Owned
+	expiry     *time.Timer
+	lastProbe  time.Time
+	probing    sync.WaitGroup
+}
+
+// l2Owned is an address this node owns.
+type l2Owned struct {
+	ifname   string
+	services []string
+	message  string // for the Event: "now announced by node2 (was node1: lease expired)"
+}
+
+// newL2Mode returns the Layer 2 mode of node; it opens responders with
+// announcer/l2/wire.
+func newL2Mode(log logr.Logger, m *metrics, node string, keeper *leaseKeeper, poke func()) *l2Mode {
+	l := &l2Mode{
+		log: log, metrics: m, node: node, keeper: keeper, poke: poke, now: time.Now,
+		liveness:   l2.NewLiveness(config.DefaultLeaseDuration),
+		duration:   config.DefaultLeaseDuration,
+		down:       map[string]bool{},
+		responders: map[string]l2Responder{},
+		owners:     map[netip.Addr]string{},
+		owned:      map[netip.Addr]l2Owned{},
+	}
+	l.listen = l.listenWire
+	return l
+}
+
+// observe records a change of an announcer's Lease, as the informer saw it.
+func (m *l2Mode) observe(node, version string, held bool) {
+	m.mu.Lock()
+	m.liveness.Observe(node, version, held, m.now())
+	m.mu.Unlock()
+	m.poke()
+}
+
+// forget records that an announcer's Lease is gone.
+func (m *l2Mode) forget(node string) {
+	m.mu.Lock()
+	m.liveness.Forget(node)
+	m.mu.Unlock()
+	m.poke()
+}
+
+// apply makes this node answer for the l2 addresses it owns, and returns
+// what it announces.
+func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Plan, self planner.Node) ([]announcement, error) {
+	now := m.now()
+	m.mu.Lock()
+	m.want = hasMode(cfg, config.ModeL2)
+	m.duration = cfg.L2.LeaseDuration.Duration
+	m.liveness.SetDuration(m.duration)
+	selfLive := m.liveness.Live(m.node, now)
+	frozen := m.want && (m.renewErr != nil || !selfLive)
+	if m.frozen && !frozen {
+		// Our view is back: nobody could renew while it was away.
+		m.liveness.Refresh(now)
+		m.log.Info("Lease renewals and watch work again; Layer 2 ownership follows the Leases again")
+	}
+	if frozen && !m.frozen && selfLive {
+		m.log.Info("Cannot renew this announcer's Lease; Layer 2 ownership stays as it is until renewals work again", "err", m.renewErr)
+	}
+	m.frozen = frozen
+	live := func(n string) bool { return m.liveness.Live(n, now) }
+	states := map[string]l2.LeaseState{}
+	state := func(n string) l2.LeaseState {
+		s, ok := states[n]
+		if !ok {
+			s = m.liveness.State(n, now)
+			states[n] = s
+		}
+		return s
+	}
+	next, hasNext := m.liveness.NextExpiry(now)
+	down := maps.Clone(m.down)
+	m.mu.Unlock()
+
+	var errs []error
+	owned := map[netip.Addr]l2Owned{}
+	owners := map[netip.Addr]string{}
+	for _, c := range plan.L2 {
+		ifname, err := m.interfaceFor(c, self)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if frozen {
+			if o, ok := m.owned[c.IP]; ok {
+				o.services = c.Services
+				owned[c.IP] = o
+			}
+			owners[c.IP] = m.owners[c.IP]
+			continue
+		}
+		owner, ok := l2.Owner(c.IP, c.EligibleNodes, live)
+		if !ok {
+			continue
+		}
+		owners[c.IP] = owner
+		if owner != m.node || down[ifname] {
+			continue
+		}
+		o, had := m.owned[c.IP]
+		if !had || o.ifname != ifname {
+			prev := m.owners[c.IP]
+			why := l2.Why(prev, c.EligibleNodes, state(prev))
+			if prev == m.node {
+				prev, why = "", l2.FirstOwner
+			}
+			o = l2Owned{ifname: ifname, message: handoverMessage(m.node, c.IP, prev, why)}
+			m.metrics.l2OwnerChanges.WithLabelValues(kebab(why.String())).Inc()
+			m.log.V(2).Info("Owning a Layer 2 address", "ip", c.IP, "interface", ifname, "previous", prev, "reason", why)
+		}
+		o.services = c.Services
+		owned[c.IP] = o
+	}
+	m.owned, m.owners = owned, owners
+	errs = append(errs, m.serve(owned))
+
+	m.scheduleExpiry(next, hasNext, now)
+	m.probe(ctx, now)
+
+	var out []announcement
+	for ip, o := range owned {
+		for _, svc := range o.services {
+			out = append(out, announcement{service: svc, mode: config.ModeL2, ip: ip, message: o.message})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// handoverMessage is the Event the new owner of ip sends.
+func handoverMessage(node string, ip netip.Addr, prev string, why l2.Handover) string {
+	if prev == "" {
+		return fmt.Sprintf("%s now answers ARP/NDP for %s", node, ip)
+	}
+	return fmt.Sprintf("%s now answers ARP/NDP for %s (was %s: %s)", node, ip, prev, why)
+}
+
+// serve hands each interface's responder its owned addresses, opening and
+// closing responders as interfaces come and go.
+func (m *l2Mode) serve(owned map[netip.Addr]l2Owned) error {
+	byIf := map[string][]netip.Addr{}
+	for ip, o := range owned {
+		byIf[o.ifname] = append(byIf[o.ifname], ip)
+	}
+	var errs []error
+	for ifname, ips := range byIf {
+		slices.SortFunc(ips, netip.Addr.Compare)
+		r, ok := m.responders[ifname]
+		if !ok {
+			var err error
+			if r, err = m.listen(ifname); err != nil {
+				errs = append(errs, fmt.Errorf("answering ARP/NDP on %s: %w", ifname, err))
+				continue
+			}
+			m.responders[ifname] = r
+			m.log.Info("Answering ARP and NDP for owned addresses", "interface", ifname)
+		}
+		if err := r.SetOwned(ips); err != nil {
+			errs = append(errs, fmt.Errorf("answering for %d addresses on %s: %w", len(ips), ifname, err))
+		}
+		m.metrics.l2Owned.WithLabelValues(ifname).Set(float64(len(ips)))
+	}
+	for ifname, r := range m.responders {
+		if _, ok := byIf[ifname]; !ok {
+			errs = append(errs, r.SetOwned(nil))
+			m.metrics.l2Owned.WithLabelValues(ifname).Set(0)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// scheduleExpiry asks for a plan when the next live Lease would expire, so
+// that a crashed owner's addresses move without waiting for another event.
+func (m *l2Mode) scheduleExpiry(next time.Time, ok bool, now time.Time) {
+	if m.expiry != nil {
+		m.expiry.Stop()
+	}
+	if !ok {
+		return
+	}
+	m.expiry = time.AfterFunc(next.Sub(now)+time.Millisecond, m.poke)
+}
+
+// probe asks, now and then, whether another host answers for the owned
+// addresses too. Replies are unicast: only a probe shows a split brain.
+func (m *l2Mode) probe(ctx context.Context, now time.Time) {
+	if now.Sub(m.lastProbe) < probeInterval || len(m.owned) == 0 {
+		return
+	}
+	m.lastProbe = now
+	type job struct {
+		r        l2Responder
+		ip       netip.Addr
+		ifname   string
+		services []string
+	}
+	var jobs []job
+	for ip, o := range m.owned {
+		if r, ok := m.responders[o.ifname]; ok {
+			jobs = append(jobs, job{r, ip, o.ifname, o.services})
+		}
+	}
+	m.probing.Add(1)
+	go func() {
+		defer m.probing.Done()
+		for _, j := range jobs {
+			macs, err := j.r.Probe(ctx, j.ip)
+			if err != nil {
+				if ctx.Err() == nil {
+					m.log.V(2).Info("Probing an owned address failed", "ip", j.ip, "interface", j.ifname, "err", err)
+				}
+				continue
+			}
+			if len(macs) > 0 {
+				m.metrics.l2Conflicts.WithLabelValues(j.ifname).Inc()
+				m.conflict(j.services, j.ip, j.ifname, macs)
+			}
+		}
+	}()
+}
+
+// interfaceFor resolves a claim's interface: the pool's, or the one that
+// carries the node's InternalIP.
+func (m *l2Mode) interfaceFor(c planner.Claim, self planner.Node) (string, error) {
+	if c.Interface != "" {
+		return c.Interface, nil
+	}
+	return interfaceOf(self)
+}
+
+// carrier records that ifname lost or regained its carrier. A node whose
+// interface is down gives its Lease up at once, so that its addresses move
+// without waiting for the Lease to expire.
+func (m *l2Mode) carrier(ifname string, up bool) {
+	m.mu.Lock()
+	changed := m.down[ifname] == up
+	if up {
+		delete(m.down, ifname)
+	} else {
+		m.down[ifname] = true
+	}
+	m.mu.Unlock()
+	if changed {
+		m.log.Info("Interface carrier changed", "interface", ifname, "up", up)
+		m.poke()
+	}
+}
+
+// anyDown reports whether an interface this node answers on lost carrier.
+func (m *l2Mode) anyDown() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.down) > 0
+}
+
+// keepLease renews this announcer's Lease several times per lease
+// duration while the config has l2 pools, until ctx ends. It releases the
+// Lease while an interface has no carrier, or l2 pools are gone.
+func (m *l2Mode) keepLease(ctx context.Context) {
+	for {
+		m.mu.Lock()
+		want, d := m.want, m.duration
+		m.mu.Unlock()
+		down := m.anyDown()
+		var err error
+		rctx, cancel := context.WithTimeout(ctx, d/2)
+		switch {
+		case want && !down:
+			err = m.keeper.renew(rctx, d)
+			if err != nil {
+				m.metrics.l2LeaseFailures.WithLabelValues().Inc()
+			}
+		case m.keeper.held():
+			err = m.keeper.release(rctx)
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		m.mu.Lock()
+		changed := (err == nil) != (m.renewErr == nil)
+		m.renewErr = err
+		m.mu.Unlock()
+		if changed {
+			if err != nil {
+				m.log.Error(err, "Renewing this announcer's Lease")
+			}
+			m.poke()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(max(d/4, 250*time.Millisecond)):
+		}
+	}
+}
+
+// close stops answering and gives the Lease up, so that other announcers
+// take the addresses at once.
+func (m *l2Mode) close(ctx context.Context) error {
+	var errs []error
+	for ifname, r := range m.responders {
+		errs = append(errs, r.SetOwned(nil), r.Close())
+		delete(m.responders, ifname)
+	}
+	if m.expiry != nil {
+		m.expiry.Stop()
+	}
+	m.owned = map[netip.Addr]l2Owned{}
+	errs = append(errs, m.keeper.release(ctx))
+	m.probing.Wait()
+	return errors.Join(errs...)
+}
+
+// hasMode reports whether any pool of cfg uses mode.
+func hasMode(cfg *config.Config, mode config.Mode) bool {
+	for i := range cfg.Pools {
+		if cmpMode(cfg.Pools[i].Mode) == mode {
+			return true
+		}
+	}
+	return false
+}
+
+func cmpMode(m config.Mode) config.Mode {
+	if m == "" {
+		return config.DefaultMode
+	}
+	return m
+}
+
+// kebab turns "lease expired" into "lease-expired", for a metric label.
+func kebab(s string) string { return strings.ReplaceAll(s, " ", "-") }

@@ -1,0 +1,110 @@
+package announcer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	coordinationclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
+)
+
+// leasePrefix starts the name of every announcer's Lease, in the config
+// namespace: "floatlb-announcer-<node>".
+const leasePrefix = "floatlb-announcer-"
+
+// leaseName is the Lease of node's announcer.
+func leaseName(node string) string { return leasePrefix + node }
+
+// leaseNode returns the node whose announcer holds the Lease name, or false
+// when name is not an announcer's Lease.
+func leaseNode(name string) (string, bool) {
+	node, ok := strings.CutPrefix(name, leasePrefix)
+	return node, ok && node != ""
+}
+
+// leaseKeeper writes this announcer's Lease: renewals while it may own
+// Layer 2 addresses, a release when it stops or its interface fails.
+type leaseKeeper struct {
+	leases coordinationclient.LeaseInterface
+	name   string
+	holder string
+	last   *coordinationv1.Lease // as last written or read; nil before the first write
+}
+
+func newLeaseKeeper(leases coordinationclient.LeaseInterface, node string) *leaseKeeper {
+	return &leaseKeeper{leases: leases, name: leaseName(node), holder: node}
+}
+
+// renew takes or renews the Lease for duration.
+func (k *leaseKeeper) renew(ctx context.Context, duration time.Duration) error {
+	return k.write(ctx, func(l *coordinationv1.Lease, now metav1.MicroTime) {
+		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != k.holder {
+			l.Spec.AcquireTime = &now
+			transitions := int32(1)
+			if l.Spec.LeaseTransitions != nil {
+				transitions = *l.Spec.LeaseTransitions + 1
+			}
+			l.Spec.LeaseTransitions = &transitions
+		}
+		holder := k.holder
+		seconds := int32(math.Ceil(duration.Seconds()))
+		l.Spec.HolderIdentity = &holder
+		l.Spec.LeaseDurationSeconds = &seconds
+		l.Spec.RenewTime = &now
+	})
+}
+
+// release gives the Lease up: other announcers take its addresses at once
+// instead of waiting for it to expire.
+func (k *leaseKeeper) release(ctx context.Context) error {
+	if k.last == nil || k.last.Spec.HolderIdentity == nil {
+		return nil // never taken, or released already
+	}
+	return k.write(ctx, func(l *coordinationv1.Lease, now metav1.MicroTime) {
+		l.Spec.HolderIdentity = nil
+		l.Spec.RenewTime = &now
+	})
+}
+
+// held reports whether the last write took the Lease.
+func (k *leaseKeeper) held() bool { return k.last != nil && k.last.Spec.HolderIdentity != nil }
+
+// write applies change to the Lease, creating it if needed, and retries
+// once with a fresh copy on a conflict.
+func (k *leaseKeeper) write(ctx context.Context, change func(*coordinationv1.Lease, metav1.MicroTime)) error {
+	for attempt := 0; ; attempt++ {
+		if k.last == nil {
+			got, err := k.leases.Get(ctx, k.name, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+				l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: k.name}}
+				change(l, metav1.NowMicro())
+				created, err := k.leases.Create(ctx, l, metav1.CreateOptions{})
+				if err != nil {
+					return fmt.Errorf("creating Lease %s: %w", k.name, err)
+				}
+				k.last = created
+				return nil
+			case err != nil:
+				return fmt.Errorf("reading Lease %s: %w", k.name, err)
+			}
+			k.last = got
+		}
+		l := k.last.DeepCopy()
+		change(l, metav1.NowMicro())
+		updated, err := k.leases.Update(ctx, l, metav1.UpdateOptions{})
+		if err == nil {
+			k.last = updated
+			return nil
+		}
+		k.last = nil // read it again next time
+		if !(apierrors.IsConflict(err) || apierrors.IsNotFound(err)) || attempt > 0 {
+			return fmt.Errorf("writing Lease %s: %w", k.name, err)
+		}
+	}
+}
