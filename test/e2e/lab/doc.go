@@ -40,7 +40,11 @@
 // router, so replies reach the client. Service VIPs come from 198.18.0.0/15
 // (say 198.19.10.0/24) and 2001:db8:100::/120: the router learns them from the
 // nodes by BGP and installs ECMP routes; AcceptVIP makes a node accept a VIP
-// as kube-proxy would. LAN interfaces have fixed MAC addresses
+// as kube-proxy would. Nodes answer ARP only for addresses on the interface
+// asked (arp_ignore=1, arp_announce=2, as kube-proxy's strictARP sets
+// them), so a VIP that AcceptVIP made local is answered by floatlb's Layer 2
+// mode alone; OnLink puts a Layer 2 pool on the LAN host's (or the
+// router's) link. LAN interfaces have fixed MAC addresses
 // (02:fb:00:00:02:<last octet of the IPv4 address>), IPv6 duplicate address
 // detection is off everywhere, and lo is up in every namespace.
 //
@@ -72,4 +76,15 @@
 //	name, err := l.Curl(ctx, l.Client(), lab.URL(vip, 80))
 //	err = p.Kill()                        // kill -9 the announcer
 //	err = l.Isolate(ctx, node)            // the node goes silent on the LAN
+//
+// and for Layer 2 mode, from the LAN host:
+//
+//	err = l.OnLink(ctx, l.LANHost(), netip.MustParsePrefix("198.19.20.0/24"))
+//	macs, err := l.ARPing(ctx, l.LANHost(), vip4, 3, 4*time.Second) // one MAC per reply
+//	macs, err := l.NDisc(ctx, l.LANHost(), vip6, time.Second)
+//	mac, err := l.Neighbor(ctx, l.LANHost(), vip4)  // its kernel's entry; sends nothing
+//	addrs, err := l.Addrs(ctx, node, "eth0")
+//	err = l.LinkDown(ctx, node)           // ip link set eth0 down, inside node
+//	err = l.LinkUp(ctx, node)             // and back, addresses and routes restored
+//	err = l.SetSysctls(node, map[string]string{"net.ipv4.conf.all.arp_ignore": "0"})
 package lab

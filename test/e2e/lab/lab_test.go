@@ -147,6 +147,8 @@ func TestLab(t *testing.T) {
 		}
 	})
 
+	t.Run("Layer 2 tools", func(t *testing.T) { testL2Tools(t, l) })
+
 	t.Run("nodes reach the management address", func(t *testing.T) {
 		ln, err := net.Listen("tcp", netip.AddrPortFrom(l.MgmtAddr(), 0).String())
 		if err != nil {

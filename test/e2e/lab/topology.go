@@ -102,6 +102,11 @@ func (l *Lab) build(ctx context.Context) error {
 	if err := l.ipIn(ctx, l.lanNS, "link", "set", "dev", lanBridge, "up"); err != nil {
 		return err
 	}
+	for _, n := range l.nodes {
+		if err := setSysctls(n.NS, strictARP); err != nil {
+			return err
+		}
+	}
 	if err := setSysctls(l.router.NS, map[string]string{
 		"net/ipv4/ip_forward":          "1",
 		"net/ipv6/conf/all/forwarding": "1",
