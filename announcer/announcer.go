@@ -49,6 +49,7 @@ type Announcer struct {
 	configRV  string
 	bgp       *bgpMode
 	l2        *l2Mode
+	vrrp      *vrrpMode
 	announced map[string]reported // service key → what this node announces for it, as said in Events
 	seeded    bool                // announced holds the state of the first plan, which is not reported
 	refused   map[string]bool     // "service ip" already counted as refused
@@ -94,6 +95,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 	a.l2 = newL2Mode(a.log.WithName("l2"), a.metrics, a.opts.NodeName,
 		newLeaseKeeper(client.CoordinationV1().Leases(a.opts.ConfigNamespace), a.opts.NodeName), a.poke)
 	a.l2.conflict = a.splitBrain
+	a.vrrp = newVRRPMode(a.log.WithName("vrrp"), a.metrics, a.opts.NodeName, a.event, a.poke)
 
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(dropManagedFields))
 	configs := informers.NewSharedInformerFactoryWithOptions(client, 0,
@@ -191,7 +193,7 @@ func (a *Announcer) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	a.log.Info("Stopping: withdrawing every announcement")
-	return errors.Join(a.l2.close(ctx), a.bgp.close(ctx))
+	return errors.Join(a.vrrp.close(ctx), a.l2.close(ctx), a.bgp.close(ctx))
 }
 
 // loadConfig reads the ConfigMap; an invalid or missing one leaves the last
@@ -250,6 +252,11 @@ func (a *Announcer) reconcile(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	a.metrics.announced.WithLabelValues(string(config.ModeL2)).Set(float64(countIPs(owned)))
+	held, err := a.vrrp.apply(ctx, a.cfg, plan, self)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	a.metrics.announced.WithLabelValues(string(config.ModeVRRP)).Set(float64(held))
 	a.report(append(anns, owned...))
 	return errors.Join(errs...)
 }

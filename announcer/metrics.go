@@ -15,6 +15,12 @@ type metrics struct {
 	l2Replies       *prometheus.CounterVec
 	l2Conflicts     *prometheus.CounterVec
 	l2LeaseFailures *prometheus.CounterVec
+
+	vrrpInstances   *prometheus.GaugeVec
+	vrrpMasters     *prometheus.GaugeVec
+	vrrpTransitions *prometheus.CounterVec
+	vrrpDropped     *prometheus.CounterVec
+	vrrpForeign     *prometheus.CounterVec
 }
 
 func newMetrics(r prometheus.Registerer) *metrics {
@@ -59,10 +65,31 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "floatlb_l2_lease_renewal_failures_total",
 			Help: "Failed renewals of this announcer's Lease; while they fail, Layer 2 ownership stays frozen.",
 		}, nil),
+		vrrpInstances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "floatlb_vrrp_instances",
+			Help: "VRRP instances this node runs.",
+		}, nil),
+		vrrpMasters: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "floatlb_vrrp_master_instances",
+			Help: "VRRP instances this node is master of.",
+		}, nil),
+		vrrpTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floatlb_vrrp_transitions_total",
+			Help: "VRRP state changes of this node's instances, by new state and reason.",
+		}, []string{"state", "reason"}),
+		vrrpDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floatlb_vrrp_dropped_packets_total",
+			Help: "Received VRRP packets dropped, by reason (bad-ttl, bad-checksum, bad-version, bad-type, malformed, wrong-family, unknown-vrid).",
+		}, []string{"reason"}),
+		vrrpForeign: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floatlb_vrrp_foreign_adverts_total",
+			Help: "VRRP adverts on one of this node's VRIDs that list other addresses: another VRRP router on the LAN uses the VRID.",
+		}, nil),
 	}
 	if r != nil {
 		r.MustRegister(m.configValid, m.announced, m.refused, m.bgpSession, m.bgpMD5Hint,
-			m.l2Owned, m.l2OwnerChanges, m.l2Replies, m.l2Conflicts, m.l2LeaseFailures)
+			m.l2Owned, m.l2OwnerChanges, m.l2Replies, m.l2Conflicts, m.l2LeaseFailures,
+			m.vrrpInstances, m.vrrpMasters, m.vrrpTransitions, m.vrrpDropped, m.vrrpForeign)
 	}
 	return m
 }

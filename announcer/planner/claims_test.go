@@ -71,10 +71,15 @@ func TestComputeClaims(t *testing.T) {
 		services: []Service{svc("default/web", "203.0.113.17")},
 		want:     Plan{VRRP: []Claim{vrrp("203.0.113.17", []string{"node-a", "node-b"}, "default/web")}},
 	}, {
-		name:     "vrrp: no claim on a node outside the nodeSelector",
+		name:     "vrrp: a node outside the nodeSelector only learns of the claim",
 		node:     "node-c",
 		nodes:    cluster(),
 		services: []Service{svc("default/web", "203.0.113.17")},
+		want:     Plan{VRRPElsewhere: []Claim{vrrp("203.0.113.17", []string{"node-a", "node-b"}, "default/web")}},
+	}, {
+		name:     "vrrp: Local without endpoints anywhere is no claim at all",
+		nodes:    cluster(),
+		services: []Service{local(svc("default/web", "203.0.113.17"))},
 	}, {
 		name:     "vrrp: Local",
 		nodes:    cluster(),

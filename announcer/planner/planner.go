@@ -30,6 +30,11 @@ func Compute(in Input) Plan {
 	for i := range addrs {
 		a := &addrs[i]
 		if !c.eligibleHere(a) {
+			if mode(a.pool.pool) == config.ModeVRRP {
+				if cl := c.claim(a); len(cl.EligibleNodes) > 0 {
+					plan.VRRPElsewhere = append(plan.VRRPElsewhere, cl)
+				}
+			}
 			continue
 		}
 		switch mode(a.pool.pool) {

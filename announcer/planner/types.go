@@ -69,6 +69,11 @@ type Plan struct {
 	// by IP. The vrrp package groups them into instances by EligibleNodes,
 	// Interface and family.
 	VRRP []Claim `json:"vrrp,omitempty"`
+	// VRRPElsewhere are the vrrp-mode addresses that other nodes, not this
+	// one, are eligible to hold, sorted by IP. This node runs no instance
+	// for them, but their instances take VRIDs that every node must agree
+	// on, so the vrrp package sees every node's claims.
+	VRRPElsewhere []Claim `json:"vrrpElsewhere,omitempty"`
 	// Refused are the addresses of Services' status that are never
 	// announced, by any node, sorted by IP then Service.
 	Refused []Refusal `json:"refused,omitempty"`

@@ -1,0 +1,267 @@
+package announcer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/floatlb/floatlb/announcer/l2/wire"
+	"github.com/floatlb/floatlb/announcer/planner"
+	"github.com/floatlb/floatlb/announcer/vrrp"
+	"github.com/floatlb/floatlb/config"
+)
+
+// foreignAdvertQuiet is how long a foreign VRRP router on one of our VRIDs
+// stays quiet in Events after one was sent.
+const foreignAdvertQuiet = 5 * time.Minute
+
+// vrrpMode runs this node's VRRP instances from the plan.
+type vrrpMode struct {
+	log     logr.Logger
+	metrics *metrics
+	node    string
+	// event sends an Event to a Service; poke asks for a new plan.
+	event func(service, eventType, reason, msg string)
+	poke  func()
+
+	router   *vrrp.Router
+	interval time.Duration
+	cleaned  map[string]bool // interfaces cleaned of a predecessor's addresses
+
+	mu        sync.Mutex // guards instances and foreign; the Router's Observer calls run under its own lock
+	instances map[string]vrrp.Instance
+	foreign   map[string]time.Time // "vrid src" → last Event
+
+	announcers announcers
+}
+
+func newVRRPMode(log logr.Logger, m *metrics, node string, event func(service, eventType, reason, msg string), poke func()) *vrrpMode {
+	return &vrrpMode{
+		log: log, metrics: m, node: node, event: event, poke: poke,
+		cleaned:   map[string]bool{},
+		instances: map[string]vrrp.Instance{},
+		foreign:   map[string]time.Time{},
+	}
+}
+
+// apply runs the VRRP instances of the plan and returns how many
+// addresses this node holds as master.
+func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.Plan, self planner.Node) (int, error) {
+	if !hasMode(cfg, config.ModeVRRP) {
+		return 0, v.close(ctx)
+	}
+	var errs []error
+	var claims []vrrp.Claim
+	for _, list := range [][]planner.Claim{plan.VRRP, plan.VRRPElsewhere} {
+		for _, c := range list {
+			ifname := c.Interface
+			if ifname == "" {
+				var err error
+				if ifname, err = interfaceOf(self); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
+			claims = append(claims, vrrp.Claim{IP: c.IP, Interface: ifname, EligibleNodes: c.EligibleNodes, Services: c.Services})
+		}
+	}
+	instances, err := vrrp.Instances(v.node, claims)
+	if err != nil {
+		// Too many instances on an interface: say so on every Service.
+		msg := fmt.Sprintf("VRRP mode cannot run this Service's address: %v. Use fewer distinct node sets (externalTrafficPolicy Local makes one per endpoint set) or another interface", err)
+		for _, c := range plan.VRRP {
+			for _, svc := range c.Services {
+				v.event(svc, v1.EventTypeWarning, "floatlb.io/VRRPInstanceLimit", msg)
+			}
+		}
+		return 0, fmt.Errorf("planning vrrp instances: %w", err)
+	}
+
+	interval := cfg.VRRP.AdvertInterval.Duration
+	if v.router != nil && v.interval != interval {
+		v.log.Info("VRRP advert interval changed; restarting the instances", "interval", interval)
+		errs = append(errs, v.close(ctx))
+	}
+	if v.router == nil {
+		opts := vrrp.Options{
+			Announcer:      &v.announcers,
+			Observer:       vrrpObserver{v},
+			AdvertInterval: interval,
+			Logger:         v.log,
+		}
+		c4, err4 := vrrp.ListenIPv4()
+		c6, err6 := vrrp.ListenIPv6()
+		if err4 != nil && err6 != nil {
+			return 0, errors.Join(append(errs, fmt.Errorf("opening VRRP sockets: %w", errors.Join(err4, err6)))...)
+		}
+		if err4 == nil {
+			opts.IPv4 = c4
+		} else {
+			v.log.Error(err4, "No IPv4 VRRP socket: IPv4 vrrp addresses are not held")
+		}
+		if err6 == nil {
+			opts.IPv6 = c6
+		} else {
+			v.log.Error(err6, "No IPv6 VRRP socket (is IPv6 off?): IPv6 vrrp addresses are not held")
+		}
+		v.router, v.interval = vrrp.New(opts), interval
+	}
+	// A crashed predecessor may have left addresses on the interfaces.
+	for _, in := range instances {
+		if !v.cleaned[in.Interface] {
+			v.cleaned[in.Interface] = true
+			if err := v.router.Cleanup(in.Interface, func(ip netip.Addr) bool { return isVRRPAddress(cfg, ip) }); err != nil {
+				errs = append(errs, fmt.Errorf("removing left-over VRRP addresses from %s: %w", in.Interface, err))
+			}
+		}
+	}
+	v.mu.Lock()
+	v.instances = map[string]vrrp.Instance{}
+	for _, in := range instances {
+		v.instances[in.Name] = in
+	}
+	v.mu.Unlock()
+	if err := v.router.Set(ctx, instances); err != nil {
+		errs = append(errs, err)
+	}
+	return v.held(), errors.Join(errs...)
+}
+
+// held counts the addresses of the instances this node is master of, and
+// sets the instance gauges.
+func (v *vrrpMode) held() int {
+	states := v.router.States()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	n, masters := 0, 0
+	for name, s := range states {
+		if s == vrrp.Master {
+			masters++
+			n += len(v.instances[name].Addresses)
+		}
+	}
+	v.metrics.vrrpInstances.WithLabelValues().Set(float64(len(states)))
+	v.metrics.vrrpMasters.WithLabelValues().Set(float64(masters))
+	return n
+}
+
+// close shuts every instance down: masters send priority 0 and remove
+// their addresses, so a backup takes over at once.
+func (v *vrrpMode) close(ctx context.Context) error {
+	if v.router == nil {
+		return nil
+	}
+	err := v.router.Close(ctx)
+	v.router = nil
+	v.cleaned = map[string]bool{}
+	return errors.Join(err, v.announcers.close())
+}
+
+// isVRRPAddress reports whether ip lies in a vrrp pool of cfg.
+func isVRRPAddress(cfg *config.Config, ip netip.Addr) bool {
+	p, ok := cfg.PoolFor(ip)
+	return ok && cmpMode(p.Mode) == config.ModeVRRP
+}
+
+// vrrpObserver turns the Router's reports into metrics and Events. Its
+// methods run under the Router's lock: they only queue.
+type vrrpObserver struct{ v *vrrpMode }
+
+func (o vrrpObserver) Dropped(reason string) {
+	o.v.metrics.vrrpDropped.WithLabelValues(reason).Inc()
+}
+
+func (o vrrpObserver) Transition(instance string, vrid uint8, from, to vrrp.State, reason string) {
+	v := o.v
+	v.metrics.vrrpTransitions.WithLabelValues(strings.ToLower(to.String()), reason).Inc()
+	v.mu.Lock()
+	in := v.instances[instance]
+	v.mu.Unlock()
+	v.log.Info("VRRP state changed", "instance", instance, "vrid", vrid, "from", from, "to", to, "reason", reason)
+	v.poke() // the gauges follow
+	if to == vrrp.Initialize || (from == vrrp.Initialize && to == vrrp.Backup) {
+		return // starting and stopping: nothing moved
+	}
+	ips := make([]string, len(in.Addresses))
+	for i, ip := range in.Addresses {
+		ips[i] = ip.String()
+	}
+	msg := fmt.Sprintf("%s is now VRRP %s of instance %s (VRID %d) for %s: %s",
+		v.node, strings.ToLower(to.String()), instance, vrid, strings.Join(ips, ", "), reason)
+	for _, svc := range in.Services {
+		v.event(svc, v1.EventTypeNormal, "floatlb.io/VRRP"+to.String(), msg)
+	}
+}
+
+func (o vrrpObserver) ForeignAdvert(instance string, vrid uint8, src netip.Addr, addrs []netip.Addr) {
+	v := o.v
+	v.metrics.vrrpForeign.WithLabelValues().Inc()
+	key := fmt.Sprintf("%d %s", vrid, src)
+	now := time.Now()
+	v.mu.Lock()
+	last, seen := v.foreign[key]
+	if !seen || now.Sub(last) > foreignAdvertQuiet {
+		v.foreign[key] = now
+	} else {
+		v.mu.Unlock()
+		return
+	}
+	in := v.instances[instance]
+	v.mu.Unlock()
+	var theirs []string
+	for _, a := range addrs {
+		theirs = append(theirs, a.String())
+	}
+	msg := fmt.Sprintf("VRRP router %s advertises VRID %d on %s, which instance %s uses, with other addresses (%s): another cluster or device on this LAN uses the VRID (RFC 5798 section 7.1). Give it another VRID or move this pool to another interface",
+		src, vrid, in.Interface, instance, strings.Join(theirs, ", "))
+	v.log.Error(nil, "Foreign VRRP advert on one of our VRIDs", "instance", instance, "vrid", vrid, "source", src, "addresses", theirs)
+	for _, svc := range in.Services {
+		v.event(svc, v1.EventTypeWarning, "floatlb.io/VRRPForeignRouter", msg)
+	}
+}
+
+// announcers sends gratuitous ARP / unsolicited NA for new VRRP masters,
+// one announcer of announcer/l2/wire per interface.
+type announcers struct {
+	mu  sync.Mutex
+	ifs map[string]*wire.Announcer
+}
+
+func (a *announcers) Announce(ifname string, ip netip.Addr) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	an, ok := a.ifs[ifname]
+	if !ok {
+		ifi, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return fmt.Errorf("interface %s: %w", ifname, err)
+		}
+		if an, err = wire.DialAnnouncer(ifi); err != nil {
+			return fmt.Errorf("announcing on %s: %w", ifname, err)
+		}
+		if a.ifs == nil {
+			a.ifs = map[string]*wire.Announcer{}
+		}
+		a.ifs[ifname] = an
+	}
+	return an.Announce(ip)
+}
+
+func (a *announcers) close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	for name, an := range a.ifs {
+		errs = append(errs, an.Close())
+		delete(a.ifs, name)
+	}
+	return errors.Join(errs...)
+}

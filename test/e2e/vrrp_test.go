@@ -1,0 +1,339 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/floatlb/floatlb/announcer/vrrp"
+	"github.com/floatlb/floatlb/test/e2e/lab"
+)
+
+const vrrpConfig = `
+apiVersion: floatlb.io/v1alpha1
+kind: Config
+pools:
+- name: vip
+  mode: vrrp
+  addresses: [198.19.30.0/24, 2001:db8:300::/120]
+vrrp:
+  advertInterval: 100ms
+`
+
+// TestVRRP: a dual-stack vrrp Service's addresses are held by exactly one
+// node each, curl from the LAN host reaches it, and they move on kill -9
+// and SIGTERM of the master's announcer; keepalived on the same VRID
+// interoperates both ways; Local Services get OpenELB-named instances of
+// their own; forged adverts change nothing.
+func TestVRRP(t *testing.T) {
+	lab.Require(t, "curl", "keepalived")
+	c := newCluster(t, vrrpConfig, lab.Options{LANHost: true})
+	if err := c.lab.StartHTTPServers(); err != nil {
+		t.Fatal(err)
+	}
+	c.startCCM()
+	c.startAnnouncers()
+	all := []string{"node1", "node2", "node3"}
+
+	created := time.Now()
+	ips := c.loadBalancer("vip")
+	masters := map[netip.Addr]string{}
+	for _, ip := range ips {
+		masters[ip] = c.waitHolders(ip, 30*time.Second, expectedMaster(t, ip, all))
+	}
+	t.Logf("Service created → VIPs %v held by %v: %s", ips, masters, time.Since(created).Round(time.Millisecond))
+	for _, ip := range ips {
+		c.curlReaches(ip, masters[ip], 10*time.Second)
+	}
+
+	for _, fault := range []struct {
+		name string
+		do   func(p *lab.Process) error
+	}{
+		{"kill -9", (*lab.Process).Kill},
+		{"SIGTERM", (*lab.Process).Stop},
+	} {
+		t.Run(fault.name+" of the master's announcer moves the VIP", func(t *testing.T) {
+			ip := ips[0]
+			old := masters[ip]
+			rest := slices.DeleteFunc(slices.Clone(all), func(n string) bool { return n == old })
+			want := expectedMaster(t, ip, rest)
+			began := time.Now()
+			if err := fault.do(c.announcers[old]); err != nil && !strings.Contains(err.Error(), "signal") {
+				t.Fatal(err)
+			}
+			// kill -9 leaves the VIP on the dead node's interface, as a
+			// crash would: the new master's gratuitous ARP must win.
+			c.waitHeldBy(ip, 20*time.Second, want)
+			took := time.Since(began)
+			c.curlReaches(ip, want, 10*time.Second)
+			t.Logf("%s of %s's announcer: %s holds %s after %s", fault.name, old, want, ip, took.Round(time.Millisecond))
+
+			c.startAnnouncer(c.node(old))
+			c.waitHolders(ip, 30*time.Second, expectedMaster(t, ip, all))
+			c.curlReaches(ip, old, 10*time.Second)
+		})
+	}
+
+	t.Run("keepalived interoperates on the same VRID", func(t *testing.T) {
+		ip := ips[0]
+		in := instanceOf(t, ip, all)
+		master := expectedMaster(t, ip, all)
+		ka, err := c.lab.StartKeepalived(c.lab.LANHost(), keepalivedConfig(in, 254))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ka.Stop()
+		c.waitHolders(ip, 20*time.Second, "lanhost")
+		t.Logf("keepalived at priority 254 is master of VRID %d; no node holds %s", in.VRID, ip)
+		if err := ka.Stop(); err != nil && !strings.Contains(err.Error(), "signal") {
+			t.Fatal(err)
+		}
+		c.waitHolders(ip, 20*time.Second, master)
+
+		ka, err = c.lab.StartKeepalived(c.lab.LANHost(), keepalivedConfig(in, 10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ka.Stop()
+		time.Sleep(3 * time.Second) // many times keepalived's Master_Down_Interval
+		c.waitHolders(ip, 5*time.Second, master)
+		if strings.Contains(ka.Tail(50), "Entering MASTER STATE") {
+			t.Errorf("keepalived at priority 10 became master; its log:\n%s", ka.Tail(50))
+		}
+	})
+
+	t.Run("Local Services get instances of their endpoint nodes", func(t *testing.T) {
+		sets := [][]string{{"node1", "node2"}, {"node2", "node3"}, {"node1", "node3"}, {"node1"}, {"node2"}, {"node3"}}
+		seen := map[string]bool{}
+		spread := map[string]bool{}
+		for i, nodes := range sets {
+			name := fmt.Sprintf("local%d", i)
+			got := c.loadBalancer(name, func(s *v1.Service) {
+				s.Spec.ExternalTrafficPolicy = v1.ServiceExternalTrafficPolicyLocal
+				single := v1.IPFamilyPolicySingleStack
+				s.Spec.IPFamilyPolicy = &single
+				s.Spec.IPFamilies = []v1.IPFamily{v1.IPv4Protocol}
+			})
+			c.endpointsOn(name, nodes...)
+			in := instanceOf(t, got[0], nodes)
+			if seen[in.Name] {
+				t.Errorf("two endpoint sets share instance %s", in.Name)
+			}
+			seen[in.Name] = true
+			want := expectedMaster(t, got[0], nodes)
+			spread[want] = true
+			c.waitHolders(got[0], 30*time.Second, want)
+			t.Logf("Local Service %s with endpoints on %v: instance %s, VRID %d, master %s", name, nodes, in.Name, in.VRID, want)
+		}
+		if len(spread) != 3 {
+			t.Errorf("masters of the instances are on %v, want all three nodes", spread)
+		}
+	})
+
+	t.Run("forged adverts change nothing", func(t *testing.T) {
+		ip := ips[0]
+		in := instanceOf(t, ip, all)
+		master := expectedMaster(t, ip, all)
+		// A priority-255 advert from the LAN host claiming the VIP would
+		// make every node a backup, were it accepted.
+		for _, forge := range []struct {
+			name string
+			ttl  int
+			bad  bool
+		}{{"TTL 64", 64, false}, {"bad checksum", 255, true}} {
+			if err := c.sendAdvert(in, ip, forge.ttl, forge.bad, 30); err != nil {
+				t.Fatalf("%s: %v", forge.name, err)
+			}
+			c.waitHolders(ip, 2*time.Second, master)
+		}
+	})
+}
+
+// instanceOf computes the VRRP instance of ip among nodes as every node
+// does, on eth0.
+func instanceOf(t *testing.T, ip netip.Addr, nodes []string) vrrp.Instance {
+	t.Helper()
+	ins, err := vrrp.Instances(nodes[0], []vrrp.Claim{{IP: ip, Interface: "eth0", EligibleNodes: nodes, Services: []string{"x"}}})
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("instance of %s among %v: %v, %v", ip, nodes, ins, err)
+	}
+	return ins[0]
+}
+
+// expectedMaster is the node of nodes with the highest priority for ip's
+// instance.
+func expectedMaster(t *testing.T, ip netip.Addr, nodes []string) string {
+	t.Helper()
+	best, prio := "", uint8(0)
+	for _, n := range nodes {
+		ins, err := vrrp.Instances(n, []vrrp.Claim{{IP: ip, Interface: "eth0", EligibleNodes: nodes, Services: []string{"x"}}})
+		if err != nil || len(ins) != 1 {
+			t.Fatalf("instance of %s on %s: %v, %v", ip, n, ins, err)
+		}
+		if ins[0].Priority > prio {
+			best, prio = n, ins[0].Priority
+		}
+	}
+	return best
+}
+
+// holders returns the hosts (nodes and the LAN host) that have ip on eth0.
+func (c *cluster) holders(ctx context.Context, ip netip.Addr) ([]string, error) {
+	hosts := c.lab.Nodes()
+	if c.lab.LANHost() != nil {
+		hosts = append(hosts, c.lab.LANHost())
+	}
+	var out []string
+	for _, h := range hosts {
+		addrs, err := c.lab.Addrs(ctx, h, h.Interface)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range addrs {
+			if a.Addr() == ip {
+				out = append(out, h.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// waitHolders waits until exactly want holds ip, and returns want.
+func (c *cluster) waitHolders(ip netip.Addr, timeout time.Duration, want string) string {
+	c.t.Helper()
+	eventually(c.t, timeout, fmt.Sprintf("only %s holds %s", want, ip), func(ctx context.Context) error {
+		got, err := c.holders(ctx, ip)
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 || got[0] != want {
+			return fmt.Errorf("held by %v", got)
+		}
+		return nil
+	})
+	return want
+}
+
+// waitHeldBy waits until want holds ip, whoever else still does (a killed
+// announcer leaves its VIP behind).
+func (c *cluster) waitHeldBy(ip netip.Addr, timeout time.Duration, want string) {
+	c.t.Helper()
+	eventually(c.t, timeout, fmt.Sprintf("%s holds %s", want, ip), func(ctx context.Context) error {
+		got, err := c.holders(ctx, ip)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(got, want) {
+			return fmt.Errorf("held by %v", got)
+		}
+		return nil
+	})
+}
+
+// curlReaches waits until curl from the LAN host to ip answers with node.
+func (c *cluster) curlReaches(ip netip.Addr, node string, timeout time.Duration) {
+	c.t.Helper()
+	eventually(c.t, timeout, fmt.Sprintf("curl %s from the LAN host reaches %s", ip, node), func(ctx context.Context) error {
+		got, err := c.lab.Curl(ctx, c.lab.LANHost(), lab.URL(ip, 80))
+		if err != nil {
+			return err
+		}
+		if got != node {
+			return fmt.Errorf("reached %s", got)
+		}
+		return nil
+	})
+}
+
+// endpointsOn gives Service name a ready endpoint on each of nodes.
+func (c *cluster) endpointsOn(name string, nodes ...string) {
+	c.t.Helper()
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Namespace: "default", Name: name + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+	}
+	for i, n := range nodes {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
+			Addresses: []string{fmt.Sprintf("198.18.200.%d", i+1)}, NodeName: ptr.To(n),
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+		})
+	}
+	if _, err := c.client.DiscoveryV1().EndpointSlices("default").Create(context.Background(), slice, metav1.CreateOptions{}); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// keepalivedConfig is a keepalived VRRPv3 instance on in's VRID with in's
+// address, at priority prio, advertising every 100 ms as the nodes do.
+func keepalivedConfig(in vrrp.Instance, prio int) string {
+	var addrs strings.Builder
+	for _, a := range in.Addresses {
+		fmt.Fprintf(&addrs, "    %s/32\n", a)
+	}
+	return fmt.Sprintf(`global_defs {
+  router_id floatlb-e2e
+  vrrp_version 3
+}
+vrrp_instance floatlb {
+  state BACKUP
+  interface eth0
+  virtual_router_id %d
+  priority %d
+  advert_int 0.1
+  virtual_ipaddress {
+%s  }
+}
+`, in.VRID, prio, addrs.String())
+}
+
+// sendAdvert sends n priority-255 adverts for in claiming ip from the LAN
+// host, with the given TTL and, if bad, a broken checksum.
+func (c *cluster) sendAdvert(in vrrp.Instance, ip netip.Addr, ttl int, bad bool, n int) error {
+	lan := c.lab.LANHost()
+	a := vrrp.Advert{Version: vrrp.Version, Type: vrrp.TypeAdvertisement, VRID: in.VRID, Priority: 255,
+		MaxAdvertInterval: 100 * time.Millisecond, Addresses: []netip.Addr{ip}}
+	b, err := a.Marshal(lan.IPv4, vrrp.GroupIPv4)
+	if err != nil {
+		return err
+	}
+	if bad {
+		b[6] ^= 0xff
+	}
+	return c.lab.InNamespace(lan, func() error {
+		conn, err := net.ListenPacket("ip4:112", lan.IPv4.String())
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		rc, err := conn.(*net.IPConn).SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = setMulticastTTL(int(fd), ttl) }); err != nil {
+			return err
+		}
+		if serr != nil {
+			return serr
+		}
+		dst := &net.IPAddr{IP: net.IP(vrrp.GroupIPv4.AsSlice())}
+		for i := 0; i < n; i++ {
+			if _, err := conn.WriteTo(b, dst); err != nil {
+				return err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil
+	})
+}
