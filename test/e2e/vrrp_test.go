@@ -79,7 +79,7 @@ func TestVRRP(t *testing.T) {
 			c.curlReaches(ip, want, 10*time.Second)
 			t.Logf("%s of %s's announcer: %s holds %s after %s", fault.name, old, want, ip, took.Round(time.Millisecond))
 
-			c.startAnnouncer(c.node(old))
+			c.startAnnouncer(c.nodeHost(old))
 			c.waitHolders(ip, 30*time.Second, expectedMaster(t, ip, all))
 			c.curlReaches(ip, old, 10*time.Second)
 		})
@@ -336,4 +336,16 @@ func (c *cluster) sendAdvert(in vrrp.Instance, ip netip.Addr, ttl int, bad bool,
 		}
 		return nil
 	})
+}
+
+// nodeHost returns the lab host of the node named name.
+func (c *cluster) nodeHost(name string) *lab.Host {
+	c.t.Helper()
+	for _, n := range c.lab.Nodes() {
+		if n.Name == name {
+			return n
+		}
+	}
+	c.t.Fatalf("no node %s in the lab", name)
+	return nil
 }
