@@ -41,6 +41,12 @@ func TestVRRP(t *testing.T) {
 	if err := c.lab.StartHTTPServers(); err != nil {
 		t.Fatal(err)
 	}
+	// The pools are part of the LAN's subnet, as VRRP addresses are.
+	for _, p := range []string{"198.19.30.0/24", "2001:db8:300::/120"} {
+		if err := c.lab.OnLink(context.Background(), c.lab.LANHost(), netip.MustParsePrefix(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c.startCCM()
 	c.startAnnouncers()
 	all := []string{"node1", "node2", "node3"}
