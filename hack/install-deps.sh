@@ -10,6 +10,7 @@ declare -A wanted=(
 	[bird]=bird2
 	[birdc]=bird2
 	[curl]=curl
+	[keepalived]=keepalived
 	[ip]=iproute2
 	[ndisc6]=ndisc6
 )
