@@ -9,7 +9,8 @@ export GOFLAGS ?= -buildvcs=false
 # Fuzz time per target in `make test` (seed corpora always run) and `make fuzz`.
 FUZZTIME ?= 10s
 FUZZTIME_LONG ?= 5m
-FUZZ_TARGETS := ./config:FuzzParse ./loadbalancer/ipam:FuzzAllocator ./announcer/planner:FuzzCompute
+FUZZ_TARGETS := ./config:FuzzParse ./loadbalancer/ipam:FuzzAllocator ./announcer/planner:FuzzCompute \
+	./announcer/vrrp:FuzzParse ./announcer/vrrp:FuzzInstances ./announcer/l2/wire:FuzzParseNDPFrame
 
 .PHONY: all build deps tools lint test unit integration fuzz-short fuzz bench demo clean
 
