@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -36,9 +37,9 @@ const l2LeaseDuration = 2 * time.Second
 // ARP and NDP for each address of an l2 Service, and curl from the LAN
 // reaches it; when its announcer is killed or stopped or its link goes
 // down, the next node takes over and its gratuitous ARP / unsolicited NA
-// alone moves the LAN host; 30 Services spread over all nodes; an API
-// server outage moves nothing; addresses no Service holds, or outside the
-// pools, are never answered.
+// alone moves the LAN host; 30 Services spread over all nodes; addresses no
+// Service holds, or outside the pools, are never answered; an API server
+// outage moves nothing, and Layer 2 mode follows the Services again after.
 func TestL2(t *testing.T) {
 	lab.Require(t, "arping", "ndisc6", "curl")
 	began := time.Now()
@@ -59,256 +60,314 @@ func TestL2(t *testing.T) {
 	c.waitL2Ready(60 * time.Second)
 	logSince(t, began, "lab, API server, CCM and announcers with their Leases ready")
 
-	all := c.nodeNames()
-	vip4, vip6 := pickL2Pair(all)
-	first := owner(vip4, all...)
-	second := owner(vip4, c.nodeNames(first)...)
+	s := &l2Suite{c: c, all: c.nodeNames()}
+	vip4, vip6 := pickL2Pair(s.all)
+	s.first = owner(vip4, s.all...)
+	s.second = owner(vip4, c.nodeNames(s.first)...)
 	created := time.Now()
-	ips := c.loadBalancer("web", func(s *v1.Service) {
-		s.Annotations["floatlb.io/load-balancer-ips"] = vip4.String() + "," + vip6.String()
+	s.web = c.loadBalancer("web", func(svc *v1.Service) {
+		svc.Annotations["floatlb.io/load-balancer-ips"] = vip4.String() + "," + vip6.String()
 	})
-	if !slices.Equal(ips, []netip.Addr{vip4, vip6}) {
-		t.Fatalf("Service web got %v, asked for %s and %s", ips, vip4, vip6)
+	if !slices.Equal(s.web, []netip.Addr{vip4, vip6}) {
+		t.Fatalf("Service web got %v, asked for %s and %s", s.web, vip4, vip6)
 	}
-	for _, ip := range ips {
+	for _, ip := range s.web {
 		c.acceptVIP(ip)
 	}
-	lan := c.lab.LANHost()
 
-	t.Run("one node answers ARP and NDP for a dual-stack Service", func(t *testing.T) {
-		c.sub(t)
-		for _, ip := range ips {
-			c.waitAnswerers(ip, 30*time.Second, first)
-		}
-		logSince(t, created, "Service created → %s alone answers for %v", first, ips)
-		for _, n := range c.lab.Nodes() {
-			addrs, err := c.lab.Addrs(ctx, n, "eth0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, a := range addrs {
-				if slices.Contains(ips, a.Addr()) {
-					t.Errorf("%s has %s on eth0: l2 mode must not add the address to the interface", n, a)
-				}
-			}
-		}
-		for _, ip := range ips {
-			c.reaches(lan, ip, first, 15*time.Second)
-			c.reaches(c.lab.Client(), ip, first, 15*time.Second) // via the router, which asks the LAN too
-			if got, err := c.lanNeighbor(ctx, ip); err != nil || got != first {
-				t.Errorf("the LAN host sends %s to %s (%v), want %s", ip, got, err, first)
-			}
-			c.waitEvent("web", "floatlb.io/Announced", fmt.Sprintf("%s now answers ARP/NDP for %s", first, ip), 20*time.Second)
-		}
-	})
-
-	victim := c.node(first)
-	t.Run("failover", func(t *testing.T) {
-		c.sub(t)
-		t.Run("kill -9", func(t *testing.T) {
-			c.failover(t, ips, first, second, "lease expired",
-				func() error { return c.announcers[first].Kill() },
-				func() error { c.startAnnouncer(victim); return nil })
-		})
-		t.Run("SIGTERM", func(t *testing.T) {
-			c.failover(t, ips, first, second, "lease released",
-				func() error { return c.announcers[first].Stop() },
-				func() error { c.startAnnouncer(victim); return nil })
-		})
-		t.Run("link down", func(t *testing.T) {
-			restored := false
-			t.Cleanup(func() {
-				if !restored {
-					_ = c.lab.LinkUp(context.Background(), victim)
-				}
-			})
-			c.failover(t, ips, first, second, "lease released",
-				func() error { return c.lab.LinkDown(ctx, victim) },
-				func() error { restored = true; return c.lab.LinkUp(ctx, victim) })
-		})
-	})
-
-	t.Run("30 Services spread over the nodes", func(t *testing.T) {
-		c.sub(t)
-		created := time.Now()
-		many := c.singleStackServices("many", 30)
-		logSince(t, created, "30 Services created and given addresses")
-		want := map[netip.Addr]string{}
-		perNode := map[string]float64{}
-		for _, ip := range append(slices.Clone(many), ips...) {
-			want[ip] = owner(ip, all...)
-			perNode[want[ip]]++
-		}
-		for _, n := range all {
-			if perNode[n] == 0 {
-				t.Fatalf("rendezvous hashing gives %s none of %v: pick other addresses", n, many)
-			}
-		}
-		eventually(t, 60*time.Second, "every address answered by its owner alone", func(ctx context.Context) error {
-			got, err := c.sweep(ctx, many)
-			if err != nil {
-				return err
-			}
-			if d := sweepDiff(got, pick(want, many)); d != "" {
-				return fmt.Errorf("%s", d)
-			}
-			return nil
-		})
-		logSince(t, created, "30 Services created → each address answered by its owner alone")
-		eventually(t, 30*time.Second, "floatlb_l2_owned_addresses of each node", func(ctx context.Context) error {
-			got, err := c.metrics(ctx, "floatlb_l2_owned_addresses")
-			if err != nil {
-				return err
-			}
-			if fmt.Sprint(got) != fmt.Sprint(perNode) {
-				return fmt.Errorf("nodes own %v, want %v", got, perNode)
-			}
-			return nil
-		})
-		t.Logf("owned addresses by node: %v", perNode)
-	})
-
-	t.Run("an API server outage moves no address", func(t *testing.T) {
-		c.sub(t)
-		many, err := c.serviceIPs(ctx, "many-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		all32 := append(many, ips...)
-		want := map[netip.Addr]string{}
-		for _, ip := range all32 {
-			want[ip] = owner(ip, all...)
-		}
-		changes, err := c.metrics(ctx, "floatlb_l2_owner_changes_total")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// SIGTERM, SIGKILL a second later: gone, not draining requests.
-		stopCtx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		stopping := time.Now()
-		if err := c.env.StopAPIServer(stopCtx); err != nil {
-			t.Fatal(err)
-		}
-		stopped := time.Now()
-		restarted := false
-		t.Cleanup(func() {
-			if !restarted {
-				_ = c.env.StartAPIServer(context.Background())
-			}
-		})
-		logSince(t, stopping, "kube-apiserver stopped")
-		const outage = 20 * time.Second
-		sweeps := 0
-		for sweeps == 0 || time.Since(stopped) < outage {
-			got, err := c.sweep(ctx, all32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := sweepDiff(got, want); d != "" {
-				t.Fatalf("%s into the outage: %s", time.Since(stopped).Round(time.Millisecond), d)
-			}
-			c.reaches(lan, vip4, first, 5*time.Second)
-			sweeps++
-		}
-		t.Logf("%d sweeps of %d addresses in %s without the API server: each answered by its owner alone",
-			sweeps, len(all32), time.Since(stopped).Round(time.Millisecond))
-		failures, err := c.metrics(ctx, "floatlb_l2_lease_renewal_failures_total")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for n, f := range failures {
-			if f == 0 {
-				t.Errorf("%s counted no failed Lease renewal during the outage", n)
-			}
-		}
-		startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-		defer cancel()
-		starting := time.Now()
-		restarted = true
-		if err := c.env.StartAPIServer(startCtx); err != nil {
-			t.Fatal(err)
-		}
-		logSince(t, starting, "kube-apiserver back after %s; it took", time.Since(stopped).Round(time.Millisecond))
-		// Every announcer sees the Leases again; none may look expired.
-		eventually(t, 30*time.Second, "every announcer renews its Lease again", func(ctx context.Context) error {
-			return c.leasesHeld(ctx, time.Now().Add(-2*l2LeaseDuration))
-		})
-		for settled := time.Now(); time.Since(settled) < 3*l2LeaseDuration; {
-			got, err := c.sweep(ctx, all32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := sweepDiff(got, want); d != "" {
-				t.Fatalf("%s after the API server came back: %s", time.Since(starting).Round(time.Millisecond), d)
-			}
-		}
-		after, err := c.metrics(ctx, "floatlb_l2_owner_changes_total")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprint(after) != fmt.Sprint(changes) {
-			t.Errorf("floatlb_l2_owner_changes_total went from %v to %v: addresses moved during or after the outage", changes, after)
-		}
-	})
-
-	t.Run("no answer for addresses no Service holds or outside the pools", func(t *testing.T) {
-		c.sub(t)
-		free4, free6 := mustAddr("198.19.20.200"), mustAddr("2001:db8:200::c8")
-		outside4, outside6 := mustAddr("198.19.21.200"), mustAddr("2001:db8:201::c8")
-		inside4 := mustAddr("198.19.20.250")
-		for _, ip := range []netip.Addr{free4, free6, outside4, outside6, inside4} {
-			c.acceptVIP(ip) // the nodes' kernels would take the packets: only the announcers decide
-		}
-		c.expectNoAnswer(ctx, free4, free6)
-
-		stopping := time.Now()
-		c.ccm.stop() // nothing may rewrite the status below
-		logSince(t, stopping, "floatlb-ccm stopped")
-		no := false
-		dual := v1.IPFamilyPolicyPreferDualStack
-		svc := &v1.Service{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "forged"},
-			Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, AllocateLoadBalancerNodePorts: &no,
-				IPFamilyPolicy: &dual, Ports: []v1.ServicePort{{Port: 80}}},
-		}
-		created, err := c.client.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		created.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{
-			{IP: outside4.String()}, {IP: outside6.String()}, {IP: inside4.String()}}
-		if _, err := c.client.CoreV1().Services("default").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		// The in-pool address is answered, so the announcers have seen the status.
-		insideOwner := owner(inside4, all...)
-		c.waitAnswerers(inside4, 30*time.Second, insideOwner)
-		c.expectNoAnswer(ctx, outside4, outside6, free4, free6)
-		refused, err := c.metrics(ctx, "floatlb_announcer_refused_addresses_total")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for n, r := range refused {
-			if r < 2 {
-				t.Errorf("%s counted %v refused addresses, want the 2 outside the pools", n, r)
-			}
-		}
-
-		// After a failover, one node answers again, and still nobody for
-		// the others.
-		killed := time.Now()
-		if err := c.announcers[insideOwner].Kill(); err != nil {
-			t.Fatal(err)
-		}
-		next := owner(inside4, c.nodeNames(insideOwner)...)
-		c.waitAnswerers(inside4, 30*time.Second, next)
-		logSince(t, killed, "kill -9 of %s → %s alone answers for %s", insideOwner, next, inside4)
-		c.expectNoAnswer(ctx, outside4, outside6, free4, free6)
-		c.waitAnswerers(vip4, 30*time.Second, owner(vip4, c.nodeNames(insideOwner)...))
-		c.waitAnswerers(vip6, 30*time.Second, owner(vip6, c.nodeNames(insideOwner)...))
-	})
+	t.Run("one node answers ARP and NDP for a dual-stack Service", func(t *testing.T) { s.testOwner(t, created) })
+	t.Run("failover", s.testFailover)
+	t.Run("30 Services spread over the nodes", s.testSpread)
+	t.Run("no answer for addresses no Service holds or outside the pools", s.testRefused)
+	t.Run("an API server outage moves no address", s.testOutage)
+	t.Run("no split-brain warning for ordinary handovers", s.testNoSplitBrain)
 	logSince(t, began, "TestL2 in all")
+}
+
+// l2Suite is what TestL2's parts share. They run in order, each leaving
+// every announcer running and every address with its owner.
+type l2Suite struct {
+	c *cluster
+	// all names the nodes.
+	all []string
+	// web holds the dual-stack Service's addresses, owned by first while
+	// every node is live and by second while first is not.
+	web           []netip.Addr
+	first, second string
+	// many holds the addresses of the 30 Services of testSpread.
+	many []netip.Addr
+	// forged is the in-pool address of the Service whose status the test
+	// wrote (testRefused).
+	forged netip.Addr
+}
+
+func (s *l2Suite) testOwner(t *testing.T, created time.Time) {
+	c := s.c
+	c.sub(t)
+	ctx := t.Context()
+	for _, ip := range s.web {
+		c.waitAnswerers(ip, 30*time.Second, s.first)
+	}
+	logSince(t, created, "Service created → %s alone answers for %v", s.first, s.web)
+	for _, n := range c.lab.Nodes() {
+		addrs, err := c.lab.Addrs(ctx, n, "eth0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range addrs {
+			if slices.Contains(s.web, a.Addr()) {
+				t.Errorf("%s has %s on eth0: l2 mode must not add the address to the interface", n, a)
+			}
+		}
+	}
+	for _, ip := range s.web {
+		c.reaches(c.lab.LANHost(), ip, s.first, 15*time.Second)
+		c.reaches(c.lab.Client(), ip, s.first, 15*time.Second) // via the router, which asks the LAN too
+		if got, err := c.lanNeighbor(ctx, ip); err != nil || got != s.first {
+			t.Errorf("the LAN host sends %s to %s (%v), want %s", ip, got, err, s.first)
+		}
+		c.waitEvent("web", "floatlb.io/Announced", fmt.Sprintf("%s now answers ARP/NDP for %s", s.first, ip), 20*time.Second)
+	}
+}
+
+func (s *l2Suite) testFailover(t *testing.T) {
+	c := s.c
+	victim := c.node(s.first)
+	restart := func() error { c.startAnnouncer(victim); return nil }
+	t.Run("kill -9", func(t *testing.T) {
+		c.failover(t, s.web, s.first, s.second, "lease expired",
+			func() error { return c.announcers[s.first].Kill() }, restart)
+	})
+	t.Run("SIGTERM", func(t *testing.T) {
+		c.failover(t, s.web, s.first, s.second, "lease released",
+			func() error { return c.announcers[s.first].Stop() }, restart)
+	})
+	t.Run("link down", func(t *testing.T) {
+		restored := false
+		t.Cleanup(func() {
+			if !restored {
+				_ = c.lab.LinkUp(context.Background(), victim)
+			}
+		})
+		c.failover(t, s.web, s.first, s.second, "lease released",
+			func() error { return c.lab.LinkDown(t.Context(), victim) },
+			func() error { restored = true; return c.lab.LinkUp(t.Context(), victim) })
+	})
+	evs, err := c.client.CoreV1().Events("default").List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs.Items {
+		t.Logf("Event on web from %s (%d times): %s: %s", e.Source.Host, e.Count, e.Reason, e.Message)
+	}
+}
+
+func (s *l2Suite) testSpread(t *testing.T) {
+	c := s.c
+	c.sub(t)
+	created := time.Now()
+	s.many = c.singleStackServices("many", 30)
+	logSince(t, created, "30 Services created and given addresses")
+	want := s.owners(s.many)
+	perNode := map[string]float64{}
+	for _, o := range s.owners(s.all32()) {
+		perNode[o]++
+	}
+	for _, n := range s.all {
+		if perNode[n] == 0 {
+			t.Fatalf("rendezvous hashing gives %s none of %v: pick other addresses", n, s.many)
+		}
+	}
+	c.waitSweep(s.many, want, 60*time.Second)
+	logSince(t, created, "30 Services created → each address answered by its owner alone")
+	eventually(t, 30*time.Second, "floatlb_l2_owned_addresses of each node", func(ctx context.Context) error {
+		got, err := c.metrics(ctx, "floatlb_l2_owned_addresses")
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(got) != fmt.Sprint(perNode) {
+			return fmt.Errorf("nodes own %v, want %v", got, perNode)
+		}
+		return nil
+	})
+	t.Logf("owned addresses by node: %v", perNode)
+}
+
+func (s *l2Suite) testRefused(t *testing.T) {
+	c := s.c
+	c.sub(t)
+	ctx := t.Context()
+	free4, free6 := mustAddr("198.19.20.200"), mustAddr("2001:db8:200::c8")
+	outside4, outside6 := mustAddr("198.19.21.200"), mustAddr("2001:db8:201::c8")
+	s.forged = mustAddr("198.19.20.250")
+	for _, ip := range []netip.Addr{free4, free6, outside4, outside6, s.forged} {
+		c.acceptVIP(ip) // the nodes' kernels would take the packets: only the announcers decide
+	}
+	c.expectNoAnswer(ctx, free4, free6)
+
+	c.ccm.stop() // nothing may rewrite the statuses from here on
+	c.forgeService(ctx, "forged", outside4, outside6, s.forged)
+	// The in-pool address is answered, so the announcers have seen the status.
+	forgedOwner := owner(s.forged, s.all...)
+	c.waitAnswerers(s.forged, 30*time.Second, forgedOwner)
+	c.expectNoAnswer(ctx, outside4, outside6, free4, free6)
+	refused, err := c.metrics(ctx, "floatlb_announcer_refused_addresses_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, r := range refused {
+		if r < 2 {
+			t.Errorf("%s counted %v refused addresses, want the 2 outside the pools", n, r)
+		}
+	}
+
+	// After a failover one node answers again, and still nobody for the
+	// others.
+	killed := time.Now()
+	if err := c.announcers[forgedOwner].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	next := owner(s.forged, c.nodeNames(forgedOwner)...)
+	c.waitAnswerers(s.forged, 30*time.Second, next)
+	logSince(t, killed, "kill -9 of %s → %s alone answers for %s", forgedOwner, next, s.forged)
+	c.expectNoAnswer(ctx, outside4, outside6, free4, free6)
+	c.startAnnouncer(c.node(forgedOwner))
+	c.waitAnswerers(s.forged, 30*time.Second, forgedOwner)
+}
+
+func (s *l2Suite) testOutage(t *testing.T) {
+	c := s.c
+	c.sub(t)
+	ctx := t.Context()
+	addrs := s.all32()
+	if s.forged.IsValid() {
+		addrs = append(addrs, s.forged)
+	}
+	want := s.owners(addrs)
+	c.waitSweep(addrs, want, 30*time.Second)
+	changes, err := c.metrics(ctx, "floatlb_l2_owner_changes_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// SIGTERM, SIGKILL a second later: gone, not draining requests.
+	stopCtx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := c.env.StopAPIServer(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			_ = c.env.StartAPIServer(context.Background())
+		}
+	})
+	const outage = 20 * time.Second
+	sweeps := 0
+	for sweeps == 0 || time.Since(stopped) < outage {
+		got, err := c.sweep(ctx, addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := sweepDiff(got, want); d != "" {
+			t.Fatalf("%s into the outage: %s", time.Since(stopped).Round(time.Millisecond), d)
+		}
+		c.reaches(c.lab.LANHost(), s.web[0], s.first, 5*time.Second)
+		sweeps++
+	}
+	t.Logf("%d sweeps of %d addresses in %s without the API server: each answered by its owner alone",
+		sweeps, len(addrs), time.Since(stopped).Round(time.Millisecond))
+	failures, err := c.metrics(ctx, "floatlb_l2_lease_renewal_failures_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, f := range failures {
+		if f == 0 {
+			t.Errorf("%s counted no failed Lease renewal during the outage", n)
+		}
+	}
+
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	starting := time.Now()
+	restarted = true
+	if err := c.env.StartAPIServer(startCtx); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	t.Logf("kube-apiserver back after %s without (starting it took %s)",
+		back.Sub(stopped).Round(time.Millisecond), back.Sub(starting).Round(time.Millisecond))
+	for ; time.Since(back) < 3*l2LeaseDuration; sweeps++ {
+		got, err := c.sweep(ctx, addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := sweepDiff(got, want); d != "" {
+			t.Fatalf("%s after the API server came back: %s", time.Since(back).Round(time.Millisecond), d)
+		}
+	}
+
+	// Each announcer follows the Services again once its watches are back
+	// (client-go retries them with a backoff of up to 30s, jittered): a
+	// new address for each node is answered by that node.
+	fresh := map[netip.Addr]string{}
+	for i := 230; len(fresh) < len(s.all); i++ {
+		ip := netip.AddrFrom4([4]byte{198, 19, 20, byte(i)})
+		if o := owner(ip, s.all...); !slices.Contains(addrs, ip) && !slices.Contains(slices.Collect(maps.Values(fresh)), o) {
+			fresh[ip] = o
+		}
+	}
+	for ip, o := range fresh {
+		c.forgeService(ctx, "after-outage-"+o, ip)
+	}
+	c.waitSweep(slices.Collect(maps.Keys(fresh)), fresh, 2*time.Minute)
+	logSince(t, back, "API server back → every announcer takes new addresses again")
+	c.waitSweep(addrs, want, 10*time.Second)
+	after, err := c.metrics(ctx, "floatlb_l2_owner_changes_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range fresh {
+		changes[o]++ // its first owner
+	}
+	if fmt.Sprint(after) != fmt.Sprint(changes) {
+		t.Errorf("floatlb_l2_owner_changes_total is %v, want %v: addresses moved during or after the outage", after, changes)
+	}
+}
+
+// testNoSplitBrain: the handovers above (stops, crashes and restarts of
+// announcers, a link down and up) are what a rolling update or a node
+// reboot does; none may look like another host answering for an address.
+func (s *l2Suite) testNoSplitBrain(t *testing.T) {
+	c := s.c
+	c.sub(t)
+	evs, err := c.client.CoreV1().Events("default").List(t.Context(), metav1.ListOptions{FieldSelector: "reason=floatlb.io/SplitBrain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs.Items {
+		t.Errorf("Warning %s on %s from %s (%d times): %s", e.Reason, e.InvolvedObject.Name, e.Source.Host, e.Count, e.Message)
+	}
+	conflicts, err := c.metrics(t.Context(), "floatlb_l2_conflicts_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("floatlb_l2_conflicts_total of the announcers running now: %v", conflicts)
+}
+
+// owners returns the owner of each of ips while every node is live.
+func (s *l2Suite) owners(ips []netip.Addr) map[netip.Addr]string {
+	out := map[netip.Addr]string{}
+	for _, ip := range ips {
+		out[ip] = owner(ip, s.all...)
+	}
+	return out
+}
+
+// all32 returns the addresses of web and of the 30 Services.
+func (s *l2Suite) all32() []netip.Addr {
+	return append(slices.Clone(s.many), s.web...)
 }
 
 // failover breaks from, the owner of ips, with fault and waits until the
@@ -401,15 +460,6 @@ func pickL2Pair(nodes []string) (netip.Addr, netip.Addr) {
 		}
 	}
 	panic("no pair of l2 addresses with the same owners")
-}
-
-// pick returns m's entries for keys.
-func pick(m map[netip.Addr]string, keys []netip.Addr) map[netip.Addr]string {
-	out := map[netip.Addr]string{}
-	for _, k := range keys {
-		out[k] = m[k]
-	}
-	return out
 }
 
 // waitL2Ready waits until every announcer is ready and holds its Lease.
@@ -515,4 +565,28 @@ func (c *cluster) sub(t *testing.T) {
 	parent := c.t
 	c.t = t
 	t.Cleanup(func() { c.t = parent })
+}
+
+// forgeService creates a LoadBalancer Service and writes ips into its
+// status itself, as another controller (or MetalLB before a migration)
+// might: stop the CCM first, or it rewrites the status.
+func (c *cluster) forgeService(ctx context.Context, name string, ips ...netip.Addr) {
+	c.t.Helper()
+	no := false
+	dual := v1.IPFamilyPolicyPreferDualStack
+	svc := &v1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
+		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, AllocateLoadBalancerNodePorts: &no,
+			IPFamilyPolicy: &dual, Ports: []v1.ServicePort{{Port: 80}}},
+	}
+	created, err := c.client.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, ip := range ips {
+		created.Status.LoadBalancer.Ingress = append(created.Status.LoadBalancer.Ingress, v1.LoadBalancerIngress{IP: ip.String()})
+	}
+	if _, err := c.client.CoreV1().Services("default").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		c.t.Fatal(err)
+	}
 }

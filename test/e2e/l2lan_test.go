@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -113,6 +114,26 @@ func sweepDiff(got map[netip.Addr][]string, want map[netip.Addr]string) string {
 		}
 	}
 	return strings.Join(diffs, "; ")
+}
+
+// waitSweep waits until each address of ips is answered by its owner in
+// want alone.
+func (c *cluster) waitSweep(ips []netip.Addr, want map[netip.Addr]string, timeout time.Duration) {
+	c.t.Helper()
+	eventually(c.t, timeout, fmt.Sprintf("each of %d addresses answered by its owner alone", len(ips)), func(ctx context.Context) error {
+		got, err := c.sweep(ctx, ips)
+		if err != nil {
+			return err
+		}
+		only := map[netip.Addr]string{}
+		for _, ip := range ips {
+			only[ip] = want[ip]
+		}
+		if d := sweepDiff(got, only); d != "" {
+			return errors.New(d)
+		}
+		return nil
+	})
 }
 
 // waitAnswerers waits until exactly the nodes want answer for ip from the

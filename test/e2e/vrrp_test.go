@@ -3,9 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +122,26 @@ func TestVRRP(t *testing.T) {
 		}
 	})
 
+	t.Run("a foreign VRRP router on our VRID is named in a Warning Event", func(t *testing.T) {
+		ip := ips[0]
+		in := instanceOf(t, ip, all)
+		other := in
+		other.Addresses = []netip.Addr{netip.MustParseAddr("198.19.30.250")}
+		// Only a master advertises: at 254 the foreign router wins the
+		// election, as RFC 5798 wants, and the Event says why the
+		// address went away.
+		ka, err := c.lab.StartKeepalived(c.lab.LANHost(), keepalivedConfig(other, 254))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ka.Stop()
+		c.waitEvent("vip", "floatlb.io/VRRPForeignRouter", fmt.Sprintf("advertises VRID %d", in.VRID), 30*time.Second)
+		if err := ka.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		c.waitHolders(ip, 20*time.Second, expectedMaster(t, ip, all))
+	})
+
 	t.Run("Local Services get instances of their endpoint nodes", func(t *testing.T) {
 		sets := [][]string{{"node1", "node2"}, {"node2", "node3"}, {"node1", "node3"}, {"node1"}, {"node2"}, {"node3"}}
 		seen := map[string]bool{}
@@ -154,14 +177,30 @@ func TestVRRP(t *testing.T) {
 		// A priority-255 advert from the LAN host claiming the VIP would
 		// make every node a backup, were it accepted.
 		for _, forge := range []struct {
-			name string
-			ttl  int
-			bad  bool
-		}{{"TTL 64", 64, false}, {"bad checksum", 255, true}} {
+			name   string
+			ttl    int
+			bad    bool
+			reason string
+		}{{"TTL 64", 64, false, "bad-ttl"}, {"bad checksum", 255, true, "bad-checksum"}} {
+			series := fmt.Sprintf(`floatlb_vrrp_dropped_packets_total{reason=%q}`, forge.reason)
+			before, err := c.series(context.Background(), c.nodeHost(master), series)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := c.sendAdvert(in, ip, forge.ttl, forge.bad, 30); err != nil {
 				t.Fatalf("%s: %v", forge.name, err)
 			}
 			c.waitHolders(ip, 2*time.Second, master)
+			eventually(t, 10*time.Second, master+" counts the forged adverts as "+forge.reason, func(ctx context.Context) error {
+				after, err := c.series(ctx, c.nodeHost(master), series)
+				if err != nil {
+					return err
+				}
+				if after-before < 30 {
+					return fmt.Errorf("%s went from %v to %v", series, before, after)
+				}
+				return nil
+			})
 		}
 	})
 }
@@ -357,4 +396,29 @@ func (c *cluster) nodeHost(name string) *lab.Host {
 	}
 	c.t.Fatalf("no node %s in the lab", name)
 	return nil
+}
+
+// series reads one series of node's announcer metrics, written as
+// name{label="value"}; 0 when it is not there yet.
+func (c *cluster) series(ctx context.Context, node *lab.Host, series string) (float64, error) {
+	url := "http://" + netip.AddrPortFrom(node.Mgmt4, 7475).String() + "/metrics"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, nil
 }
