@@ -82,8 +82,8 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Help: "Received VRRP packets dropped, by reason (bad-ttl, bad-checksum, bad-version, bad-type, malformed, wrong-family, unknown-vrid).",
 		}, []string{"reason"}),
 		vrrpForeign: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "floatlb_vrrp_foreign_adverts_total",
-			Help: "VRRP adverts on one of this node's VRIDs that list other addresses: another VRRP router on the LAN uses the VRID.",
+			Name: "floatlb_vrrp_foreign_routers_total",
+			Help: "Foreign VRRP routers reported: a source that advertised one of this node's VRIDs with other addresses for 3 s or more (another VRRP router on the LAN uses the VRID).",
 		}, nil),
 	}
 	if r != nil {

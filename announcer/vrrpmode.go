@@ -19,9 +19,17 @@ import (
 	"github.com/floatlb/floatlb/config"
 )
 
-// foreignAdvertQuiet is how long a foreign VRRP router on one of our VRIDs
-// stays quiet in Events after one was sent.
-const foreignAdvertQuiet = 5 * time.Minute
+// A VRRP router whose adverts on one of our VRIDs list other addresses is
+// foreign once it has done so for foreignAdvertAfter without a pause of
+// foreignAdvertPause: while a Service is added, the nodes of its instance
+// update their address lists milliseconds apart, and must not call each
+// other foreign. An Event about one source is repeated at most every
+// foreignAdvertQuiet.
+const (
+	foreignAdvertAfter = 3 * time.Second
+	foreignAdvertPause = time.Second
+	foreignAdvertQuiet = 5 * time.Minute
+)
 
 // vrrpMode runs this node's VRRP instances from the plan.
 type vrrpMode struct {
@@ -38,7 +46,7 @@ type vrrpMode struct {
 
 	mu        sync.Mutex // guards instances and foreign; the Router's Observer calls run under its own lock
 	instances map[string]vrrp.Instance
-	foreign   map[string]time.Time // "vrid src" → last Event
+	foreign   map[string]*foreignRouter // by "vrid src"
 
 	announcers announcers
 }
@@ -48,7 +56,7 @@ func newVRRPMode(log logr.Logger, m *metrics, node string, event func(service, e
 		log: log, metrics: m, node: node, event: event, poke: poke,
 		cleaned:   map[string]bool{},
 		instances: map[string]vrrp.Instance{},
-		foreign:   map[string]time.Time{},
+		foreign:   map[string]*foreignRouter{},
 	}
 }
 
@@ -203,19 +211,23 @@ func (o vrrpObserver) Transition(instance string, vrid uint8, from, to vrrp.Stat
 
 func (o vrrpObserver) ForeignAdvert(instance string, vrid uint8, src netip.Addr, addrs []netip.Addr) {
 	v := o.v
-	v.metrics.vrrpForeign.WithLabelValues().Inc()
 	key := fmt.Sprintf("%d %s", vrid, src)
 	now := time.Now()
 	v.mu.Lock()
-	last, seen := v.foreign[key]
-	if !seen || now.Sub(last) > foreignAdvertQuiet {
-		v.foreign[key] = now
-	} else {
+	f := v.foreign[key]
+	if f == nil || now.Sub(f.last) > foreignAdvertPause {
+		f = &foreignRouter{first: now, reported: f.reportedAt()}
+		v.foreign[key] = f
+	}
+	f.last = now
+	if now.Sub(f.first) < foreignAdvertAfter || now.Sub(f.reported) < foreignAdvertQuiet {
 		v.mu.Unlock()
 		return
 	}
+	f.reported = now
 	in := v.instances[instance]
 	v.mu.Unlock()
+	v.metrics.vrrpForeign.WithLabelValues().Inc()
 	var theirs []string
 	for _, a := range addrs {
 		theirs = append(theirs, a.String())
@@ -226,6 +238,20 @@ func (o vrrpObserver) ForeignAdvert(instance string, vrid uint8, src netip.Addr,
 	for _, svc := range in.Services {
 		v.event(svc, v1.EventTypeWarning, "floatlb.io/VRRPForeignRouter", msg)
 	}
+}
+
+// foreignRouter is a source of adverts on one of our VRIDs with other
+// addresses.
+type foreignRouter struct {
+	first, last time.Time // of the current run of such adverts
+	reported    time.Time // of the last Event; zero if none
+}
+
+func (f *foreignRouter) reportedAt() time.Time {
+	if f == nil {
+		return time.Time{}
+	}
+	return f.reported
 }
 
 // announcers sends gratuitous ARP / unsolicited NA for new VRRP masters,
