@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/ipv4"
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,6 +65,19 @@ func TestVRRP(t *testing.T) {
 	for _, ip := range ips {
 		c.curlReaches(ip, masters[ip], 10*time.Second)
 	}
+	t.Run("adverts on the wire are VRRPv3 with TTL 255 from the master", func(t *testing.T) {
+		ip := ips[0]
+		in := instanceOf(t, ip, all)
+		master := c.nodeHost(masters[ip])
+		got, src, ttl, err := c.captureAdvert(in.VRID, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if src != master.IPv4 || ttl != 255 || got.Version != 3 || got.Priority != 250 || !slices.Contains(got.Addresses, ip) {
+			t.Errorf("advert for VRID %d: from %s TTL %d version %d priority %d addresses %v; want from %s (%s) TTL 255 version 3 priority 250 with %s",
+				in.VRID, src, ttl, got.Version, got.Priority, got.Addresses, master.IPv4, master.Name, ip)
+		}
+	})
 
 	for _, fault := range []struct {
 		name string
@@ -421,4 +435,47 @@ func (c *cluster) series(ctx context.Context, node *lab.Host, series string) (fl
 		}
 	}
 	return 0, nil
+}
+
+// captureAdvert reads, at the LAN host, the next IPv4 VRRP advert for
+// vrid, and returns it with its source and TTL.
+func (c *cluster) captureAdvert(vrid uint8, timeout time.Duration) (ad vrrp.Advert, src netip.Addr, ttl int, err error) {
+	lan := c.lab.LANHost()
+	err = c.lab.InNamespace(lan, func() error {
+		conn, err := net.ListenPacket("ip4:112", "0.0.0.0")
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		pc := ipv4.NewPacketConn(conn)
+		ifi, err := net.InterfaceByName(lan.Interface)
+		if err != nil {
+			return err
+		}
+		if err := pc.JoinGroup(ifi, &net.IPAddr{IP: net.IP(vrrp.GroupIPv4.AsSlice())}); err != nil {
+			return err
+		}
+		if err := pc.SetControlMessage(ipv4.FlagTTL|ipv4.FlagSrc|ipv4.FlagDst, true); err != nil {
+			return err
+		}
+		if err := conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+			return err
+		}
+		buf := make([]byte, 1500)
+		for {
+			n, cm, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return fmt.Errorf("no advert for VRID %d: %w", vrid, err)
+			}
+			s, _ := netip.AddrFromSlice(from.(*net.IPAddr).IP)
+			s = s.Unmap()
+			a, err := vrrp.Parse(buf[:n], s, vrrp.GroupIPv4)
+			if err != nil || a.VRID != vrid {
+				continue
+			}
+			ad, src, ttl = a, s, cm.TTL
+			return nil
+		}
+	})
+	return ad, src, ttl, err
 }
