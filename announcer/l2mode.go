@@ -48,6 +48,10 @@ type l2Mode struct {
 	poke     func()
 	conflict func(services []string, ip netip.Addr, ifname string, macs []net.HardwareAddr)
 	now      func() time.Time
+	// carrierChanged wakes keepLease when an interface loses or regains
+	// its carrier, so that the Lease is released (or taken again) at once,
+	// not at the next renewal.
+	carrierChanged chan struct{}
 
 	mu       sync.Mutex // guards liveness, wantLease, duration and renewErr
 	liveness *l2.Liveness
@@ -83,6 +87,8 @@ func newL2Mode(log logr.Logger, m *metrics, node string, keeper *leaseKeeper, po
 		responders: map[string]l2Responder{},
 		owners:     map[netip.Addr]string{},
 		owned:      map[netip.Addr]l2Owned{},
+
+		carrierChanged: make(chan struct{}, 1),
 	}
 	l.listen = l.listenWire
 	return l
@@ -306,6 +312,10 @@ func (m *l2Mode) carrier(ifname string, up bool) {
 	m.mu.Unlock()
 	if changed {
 		m.log.Info("Interface carrier changed", "interface", ifname, "up", up)
+		select {
+		case m.carrierChanged <- struct{}{}:
+		default: // keepLease has a wake-up pending
+		}
 		m.poke()
 	}
 }
@@ -327,7 +337,10 @@ func (m *l2Mode) keepLease(ctx context.Context) {
 		m.mu.Unlock()
 		down := m.anyDown()
 		var err error
-		rctx, cancel := context.WithTimeout(ctx, d/2)
+		// The end of ctx (SIGTERM) does not cut a write short: the keeper
+		// forgets the Lease after a failed write, and close could then not
+		// give it up, leaving the others to wait for it to expire.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d/2)
 		switch {
 		case want && !down:
 			err = m.keeper.renew(rctx, d)
@@ -354,6 +367,7 @@ func (m *l2Mode) keepLease(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-m.carrierChanged:
 		case <-time.After(max(d/4, 250*time.Millisecond)):
 		}
 	}
