@@ -62,8 +62,20 @@ func (k *leaseKeeper) renew(ctx context.Context, duration time.Duration) error {
 // release gives the Lease up: other announcers take its addresses at once
 // instead of waiting for it to expire.
 func (k *leaseKeeper) release(ctx context.Context) error {
-	if k.last == nil || k.last.Spec.HolderIdentity == nil {
-		return nil // never taken, or released already
+	if k.last == nil {
+		// The last write failed (or none was made): read what the API
+		// server holds, and release it if it names this node.
+		got, err := k.leases.Get(ctx, k.name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading Lease %s to release it: %w", k.name, err)
+		}
+		k.last = got
+	}
+	if h := k.last.Spec.HolderIdentity; h == nil || *h != k.holder {
+		return nil // released already, or never ours
 	}
 	return k.write(ctx, func(l *coordinationv1.Lease, now metav1.MicroTime) {
 		l.Spec.HolderIdentity = nil
