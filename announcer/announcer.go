@@ -87,7 +87,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 	ctx = klog.NewContext(ctx, a.log)
 	client := a.opts.Client
 
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx), eventCorrelation())
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	a.recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "floatlb-announcer", Host: a.opts.NodeName})
@@ -97,7 +97,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 	a.l2.conflict = a.splitBrain
 	a.vrrp = newVRRPMode(a.log.WithName("vrrp"), a.metrics, a.opts.NodeName, a.event, a.poke)
 
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(dropManagedFields))
+	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(slimObject))
 	configs := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithNamespace(a.opts.ConfigNamespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {

@@ -42,7 +42,8 @@ type speakerKey struct {
 }
 
 // apply makes the speaker advertise plan's BGP routes to this node's peers
-// and returns the prefixes announced.
+// and returns the routes announced; the caller must not modify them (they
+// may be plan.BGP itself).
 func (b *bgpMode) apply(ctx context.Context, cfg *config.Config, plan planner.Plan, self planner.Node) ([]planner.Route, error) {
 	var errs []error
 	peers, err := b.peersFor(ctx, cfg, self)
@@ -75,28 +76,50 @@ func (b *bgpMode) apply(ctx context.Context, cfg *config.Config, plan planner.Pl
 		errs = append(errs, err)
 	}
 
-	var routes []bgp.Route
-	var announced []planner.Route
-	for _, r := range plan.BGP {
-		if len(r.Peers) == 0 {
-			b.log.V(2).Info("No BGP peer of this node takes the pool's routes: not announced", "pool", r.Pool, "ip", r.Prefix, "reason", r.NoPeer)
-			continue
-		}
-		nh, ok := nextHop(self, r.Prefix.Addr().Is4())
+	// Each plan of thousands of Services passes through here, often many
+	// times a second while they change: size the slices once, and return
+	// the plan's own routes when all of them are announced (the usual case)
+	// rather than a copy.
+	routes := make([]bgp.Route, 0, len(plan.BGP))
+	var announced []planner.Route // nil while no route was left out
+	for i, r := range plan.BGP {
+		nh, ok := b.nextHop(self, r)
 		if !ok {
-			b.log.Info("This node has no address of the route's family to use as next hop: not announced", "ip", r.Prefix)
+			if announced == nil {
+				announced = append(make([]planner.Route, 0, len(plan.BGP)), plan.BGP[:i]...)
+			}
 			continue
 		}
 		routes = append(routes, bgp.Route{
 			Prefix: r.Prefix, NextHop: nh,
 			Communities: r.Communities, LargeCommunities: r.LargeCommunities, LocalPref: r.LocalPref,
 		})
-		announced = append(announced, r)
+		if announced != nil {
+			announced = append(announced, r)
+		}
+	}
+	if announced == nil {
+		announced = plan.BGP
 	}
 	if err := b.speaker.SetRoutes(ctx, routes); err != nil {
 		errs = append(errs, err)
 	}
 	return announced, errors.Join(errs...)
+}
+
+// nextHop is the next hop of route r, or false (said in the log) when the
+// route is not announced: no peer of this node takes it, or this node has
+// no address of its family.
+func (b *bgpMode) nextHop(self planner.Node, r planner.Route) (netip.Addr, bool) {
+	if len(r.Peers) == 0 {
+		b.log.V(2).Info("No BGP peer of this node takes the pool's routes: not announced", "pool", r.Pool, "ip", r.Prefix, "reason", r.NoPeer)
+		return netip.Addr{}, false
+	}
+	nh, ok := nextHop(self, r.Prefix.Addr().Is4())
+	if !ok {
+		b.log.Info("This node has no address of the route's family to use as next hop: not announced", "ip", r.Prefix)
+	}
+	return nh, ok
 }
 
 // poolFilters restricts the routes of bgp pools that name their peers.

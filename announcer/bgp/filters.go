@@ -126,11 +126,11 @@ func (sp *Speaker) SetPoolFilters(ctx context.Context, filters []PoolFilter) err
 		if !covered(changed, prefix) {
 			continue
 		}
-		if err := sp.withdraw(ctx, r); err != nil {
+		if err := sp.withdraw(ctx, r.Route); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		p, err := pathOf(r)
+		p, err := pathOf(r.Route)
 		if err == nil {
 			_, err = sp.s.AddPath(ctx, &api.AddPathRequest{TableType: api.TableType_GLOBAL, Path: p})
 		}

@@ -21,11 +21,19 @@ type Speaker struct {
 	s   *server.BgpServer
 
 	mu      sync.Mutex
-	peers   map[string]Peer        // by name
-	routes  map[netip.Prefix]Route // advertised, by prefix
-	states  map[string]State       // by peer address
+	peers   map[string]Peer             // by name
+	routes  map[netip.Prefix]advertised // by prefix
+	round   uint64                      // of SetRoutes, counted
+	states  map[string]State            // by peer address
 	filters filterState
 	onState func(peer Peer, state State)
+}
+
+// advertised is a route the speaker advertises, with the last round of
+// SetRoutes that asked for it.
+type advertised struct {
+	Route
+	round uint64
 }
 
 // Options configure a Speaker.
@@ -61,7 +69,7 @@ func New(ctx context.Context, log logr.Logger, opts Options) (*Speaker, error) {
 		log:     log,
 		s:       s,
 		peers:   map[string]Peer{},
-		routes:  map[netip.Prefix]Route{},
+		routes:  map[netip.Prefix]advertised{},
 		states:  map[string]State{},
 		onState: opts.OnState,
 	}
@@ -202,28 +210,29 @@ func peerOf(p Peer) *api.Peer {
 }
 
 // SetRoutes makes the advertised routes exactly routes: new and changed
-// ones are advertised, gone ones withdrawn at once.
+// ones are advertised, gone ones withdrawn at once. It is called with every
+// plan, thousands of routes many times a second while Services change, and
+// allocates nothing for routes that stay as they are.
 func (sp *Speaker) SetRoutes(ctx context.Context, routes []Route) error {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
-	want := make(map[netip.Prefix]Route, len(routes))
-	for _, r := range routes {
-		want[r.Prefix] = r
-	}
+	sp.round++
 	var errs []error
-	for prefix, old := range sp.routes {
-		if r, ok := want[prefix]; ok && sameRoute(r, old) {
+	for _, r := range routes {
+		old, ok := sp.routes[r.Prefix]
+		if ok && sameRoute(r, old.Route) {
+			old.round = sp.round
+			sp.routes[r.Prefix] = old
 			continue
 		}
-		if err := sp.withdraw(ctx, old); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		delete(sp.routes, prefix)
-	}
-	for prefix, r := range want {
-		if _, ok := sp.routes[prefix]; ok {
-			continue
+		if ok {
+			if err := sp.withdraw(ctx, old.Route); err != nil {
+				errs = append(errs, err)
+				old.round = sp.round // still advertised as it was
+				sp.routes[r.Prefix] = old
+				continue
+			}
+			delete(sp.routes, r.Prefix)
 		}
 		p, err := pathOf(r)
 		if err != nil {
@@ -231,10 +240,20 @@ func (sp *Speaker) SetRoutes(ctx context.Context, routes []Route) error {
 			continue
 		}
 		if _, err := sp.s.AddPath(ctx, &api.AddPathRequest{TableType: api.TableType_GLOBAL, Path: p}); err != nil {
-			errs = append(errs, fmt.Errorf("advertising %s: %w", prefix, err))
+			errs = append(errs, fmt.Errorf("advertising %s: %w", r.Prefix, err))
 			continue
 		}
-		sp.routes[prefix] = r
+		sp.routes[r.Prefix] = advertised{Route: r, round: sp.round}
+	}
+	for prefix, old := range sp.routes {
+		if old.round == sp.round {
+			continue
+		}
+		if err := sp.withdraw(ctx, old.Route); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		delete(sp.routes, prefix)
 	}
 	return errors.Join(errs...)
 }
