@@ -32,6 +32,7 @@ lint:
 	$(GO) vet ./...
 
 test: deps tools lint
+	hack/check-image.sh
 	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 FLOATLB_REQUIRE_E2E=1 \
 		$(GO) test -race -count=1 -timeout 30m ./...
 	@$(MAKE) --no-print-directory fuzz-short

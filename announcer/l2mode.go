@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/floatlb/floatlb/announcer/l2"
 	"github.com/floatlb/floatlb/announcer/planner"
@@ -25,6 +26,8 @@ type l2Responder interface {
 	// SetOwned replaces the owned addresses; newly owned ones are
 	// announced at once (gratuitous ARP, unsolicited NA).
 	SetOwned(ips []netip.Addr) error
+	// Owned reports whether ip is owned now.
+	Owned(ip netip.Addr) bool
 	// Probe asks the LAN who answers for ip and returns the hardware
 	// addresses other than this interface's that replied.
 	Probe(ctx context.Context, ip netip.Addr) ([]net.HardwareAddr, error)
@@ -58,6 +61,7 @@ type l2Mode struct {
 	duration time.Duration
 	want     bool  // hold the Lease: the config has l2 pools
 	renewErr error // of the last renewal; nil when it worked
+	renewed  bool  // this process renewed its Lease at least once
 	down     map[string]bool
 	frozen   bool
 
@@ -74,6 +78,7 @@ type l2Owned struct {
 	ifname   string
 	services []string
 	message  string // for the Event: "now announced by node2 (was node1: lease expired)"
+	since    time.Time
 }
 
 // newL2Mode returns the Layer 2 mode of node; it opens responders with
@@ -118,7 +123,8 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 	m.want = hasMode(cfg, config.ModeL2)
 	m.duration = cfg.L2.LeaseDuration.Duration
 	m.liveness.SetDuration(m.duration)
-	selfLive := m.liveness.Live(m.node, now)
+	renewed := m.renewed
+	selfLive := renewed && m.liveness.Live(m.node, now)
 	frozen := m.want && (m.renewErr != nil || !selfLive)
 	if m.frozen && !frozen {
 		// Our view is back: nobody could renew while it was away.
@@ -129,7 +135,10 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 		m.log.Info("Cannot renew this announcer's Lease; Layer 2 ownership stays as it is until renewals work again", "err", m.renewErr)
 	}
 	m.frozen = frozen
-	live := func(n string) bool { return m.liveness.Live(n, now) }
+	// This node is live for itself once this process renewed its Lease, and
+	// while none of its interfaces lost carrier (it gave its Lease up).
+	selfUp := renewed && len(m.down) == 0
+	live := func(n string) bool { return (n != m.node || selfUp) && m.liveness.Live(n, now) }
 	states := map[string]l2.LeaseState{}
 	state := func(n string) l2.LeaseState {
 		s, ok := states[n]
@@ -175,7 +184,7 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 			if prev == m.node {
 				prev, why = "", l2.FirstOwner
 			}
-			o = l2Owned{ifname: ifname, message: handoverMessage(m.node, c.IP, prev, why)}
+			o = l2Owned{ifname: ifname, message: handoverMessage(m.node, c.IP, prev, why), since: now}
 			m.metrics.l2OwnerChanges.WithLabelValues(kebab(why.String())).Inc()
 			m.log.V(2).Info("Owning a Layer 2 address", "ip", c.IP, "interface", ifname, "previous", prev, "reason", why)
 		}
@@ -257,7 +266,9 @@ func (m *l2Mode) probe(ctx context.Context, now time.Time) {
 	if now.Sub(m.lastProbe) < probeInterval || len(m.owned) == 0 {
 		return
 	}
-	m.lastProbe = now
+	m.mu.Lock()
+	settle := m.duration
+	m.mu.Unlock()
 	type job struct {
 		r        l2Responder
 		ip       netip.Addr
@@ -266,10 +277,17 @@ func (m *l2Mode) probe(ctx context.Context, now time.Time) {
 	}
 	var jobs []job
 	for ip, o := range m.owned {
+		if now.Sub(o.since) < settle {
+			continue
+		}
 		if r, ok := m.responders[o.ifname]; ok {
 			jobs = append(jobs, job{r, ip, o.ifname, o.services})
 		}
 	}
+	if len(jobs) == 0 {
+		return
+	}
+	m.lastProbe = now
 	m.probing.Add(1)
 	go func() {
 		defer m.probing.Done()
@@ -281,7 +299,7 @@ func (m *l2Mode) probe(ctx context.Context, now time.Time) {
 				}
 				continue
 			}
-			if len(macs) > 0 {
+			if len(macs) > 0 && j.r.Owned(j.ip) {
 				m.metrics.l2Conflicts.WithLabelValues(j.ifname).Inc()
 				m.conflict(j.services, j.ip, j.ifname, macs)
 			}
@@ -354,8 +372,14 @@ func (m *l2Mode) keepLease(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if err == nil && want && !down {
+			m.pollIfBlind(ctx, d)
+		}
 		m.mu.Lock()
 		changed := (err == nil) != (m.renewErr == nil)
+		if err == nil && want && !down && !m.renewed {
+			m.renewed, changed = true, true
+		}
 		m.renewErr = err
 		m.mu.Unlock()
 		if changed {
@@ -369,6 +393,32 @@ func (m *l2Mode) keepLease(ctx context.Context) {
 			return
 		case <-m.carrierChanged:
 		case <-time.After(max(d/4, 250*time.Millisecond)):
+		}
+	}
+}
+
+// pollIfBlind lists the announcers' Leases when this node's renewals work
+// but its watch has not shown its own Lease change for a lease duration:
+// after an API server outage, client-go's informers wait up to a minute
+// before they watch again, and ownership must not stay frozen that long.
+func (m *l2Mode) pollIfBlind(ctx context.Context, d time.Duration) {
+	m.mu.Lock()
+	blind := !m.liveness.Live(m.node, m.now())
+	m.mu.Unlock()
+	if !blind {
+		return
+	}
+	lctx, cancel := context.WithTimeout(ctx, d/2)
+	defer cancel()
+	list, err := m.keeper.leases.List(lctx, metav1.ListOptions{})
+	if err != nil {
+		m.log.V(2).Info("Listing the announcers' Leases failed", "err", err)
+		return
+	}
+	for i := range list.Items {
+		l := &list.Items[i]
+		if node, ok := leaseNode(l.Name); ok {
+			m.observe(node, l.ResourceVersion, l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "")
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/floatlb/floatlb/test/fixture"
+	"github.com/floatlb/floatlb/test/internal/logtail"
 	"github.com/floatlb/floatlb/test/kubeenv"
 )
 
@@ -44,7 +45,7 @@ func startCCM(t testing.TB, env *kubeenv.Env, configNamespace string, extra ...s
 	t.Cleanup(func() {
 		c.stop(syscall.SIGTERM)
 		if t.Failed() {
-			t.Logf("floatlb-ccm logs in %s*", c.log)
+			t.Logf("last lines of floatlb-ccm's log:\n%s", logtail.Tail(fmt.Sprintf("%s.%d.log", c.log, c.runs), 40))
 		}
 	})
 	return c

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -50,6 +51,8 @@ func TestManifests(t *testing.T) {
 	kubectl(t, env, "apply", "-k", dir, "--dry-run=server")
 	kubectl(t, env, "apply", "-k", dir)
 	setConfig(t, client, `
+apiVersion: floatlb.io/v1alpha1
+kind: Config
 pools:
 - name: default
   addresses: [198.51.100.0/28]
@@ -64,7 +67,7 @@ pools:
 		if err != nil {
 			t.Fatal(err)
 		}
-		startCCM(t, env, configNamespace, "--kubeconfig="+kubeconfig,
+		c := startCCM(t, env, configNamespace, "--kubeconfig="+kubeconfig,
 			"--authentication-kubeconfig="+kubeconfig, "--authorization-kubeconfig="+kubeconfig,
 			"--leader-elect=true", "--leader-elect-resource-namespace=floatlb-system", "--leader-elect-resource-name=floatlb-ccm")
 		node := &v1.Node{
@@ -84,13 +87,29 @@ pools:
 			if err != nil {
 				return err
 			}
-			if n.Spec.ProviderID != "floatlb://node-a" || len(n.Spec.Taints) > 0 {
-				return fmt.Errorf("providerID %q, taints %v", n.Spec.ProviderID, n.Spec.Taints)
+			for _, taint := range n.Spec.Taints {
+				if taint.Key == "node.cloudprovider.kubernetes.io/uninitialized" {
+					return fmt.Errorf("still tainted uninitialized")
+				}
+			}
+			if n.Spec.ProviderID != "floatlb://node-a" {
+				return fmt.Errorf("providerID %q", n.Spec.ProviderID)
 			}
 			return nil
 		})
 		if _, err := client.CoordinationV1().Leases("floatlb-system").Get(ctx, "floatlb-ccm", metav1.GetOptions{}); err != nil {
 			t.Errorf("leader-election Lease: %v", err)
+		}
+		// Whatever the CCM was refused is a missing rule, even where it
+		// retries and the test above passes.
+		log, err := os.ReadFile(fmt.Sprintf("%s.%d.log", c.log, c.runs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(log), "\n") {
+			if strings.Contains(line, "forbidden") {
+				t.Errorf("floatlb-ccm was refused: %s", line)
+			}
 		}
 	})
 
