@@ -7,8 +7,8 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-RUN go build -trimpath -ldflags="-s -w" -o /out/floatlb-ccm ./cmd/ccm && \
-    go build -trimpath -ldflags="-s -w" -o /out/floatlb-announcer ./cmd/announcer
+RUN go build -ldflags="-s -w" -o /out/floatlb-ccm ./cmd/ccm && \
+    go build -ldflags="-s -w" -o /out/floatlb-announcer ./cmd/announcer
 
 # nonroot (uid 65532) for floatlb-ccm. The announcer's DaemonSet runs it as
 # uid 0 with every capability dropped but NET_ADMIN and NET_RAW

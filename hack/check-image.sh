@@ -9,8 +9,8 @@ trap 'rm -rf "$out"' EXIT
 # The RUN lines of the build stage, as written there.
 grep -q 'CGO_ENABLED=0' Dockerfile
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-go build -trimpath -ldflags="-s -w" -o "$out/floatlb-ccm" ./cmd/ccm
-go build -trimpath -ldflags="-s -w" -o "$out/floatlb-announcer" ./cmd/announcer
+go build -ldflags="-s -w" -o "$out/floatlb-ccm" ./cmd/ccm
+go build -ldflags="-s -w" -o "$out/floatlb-announcer" ./cmd/announcer
 for bin in floatlb-ccm floatlb-announcer; do
 	if ldd "$out/$bin" >/dev/null 2>&1; then
 		echo "check-image.sh: $bin is dynamically linked; the distroless static base cannot run it" >&2

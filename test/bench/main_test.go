@@ -30,6 +30,9 @@ func run(m *testing.M) int {
 	announcerBinary = filepath.Join(dir, "floatlb-announcer")
 	for bin, pkg := range map[string]string{ccmBinary: "cmd/ccm", announcerBinary: "cmd/announcer"} {
 		build := exec.Command("go", "build", "-o", bin, "github.com/floatlb/floatlb/"+pkg)
+		// Static, as the image ships them (and sharing the build cache
+		// with hack/check-image.sh and make build).
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)

@@ -25,6 +25,9 @@ func run(m *testing.M) int {
 	binaries.announcer = filepath.Join(dir, "floatlb-announcer")
 	for bin, pkg := range map[string]string{binaries.ccm: "./cmd/ccm", binaries.announcer: "./cmd/announcer"} {
 		build := exec.Command("go", "build", "-o", bin, "github.com/floatlb/floatlb/"+pkg[2:])
+		// Static, as the image ships them (and sharing the build cache
+		// with hack/check-image.sh and make build).
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)
