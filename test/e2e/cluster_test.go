@@ -4,6 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +33,10 @@ type cluster struct {
 	client     kubernetes.Interface
 	ccm        *rootProcess
 	announcers map[string]*lab.Process // by node name
+	// ccmKubeconfig and announcerKubeconfig hold the tokens of the
+	// ServiceAccounts that manifests/ creates: the binaries run with the
+	// permissions an installation gives them, not as admin.
+	ccmKubeconfig, announcerKubeconfig string
 }
 
 // newCluster builds the lab and the API server, registers the nodes and
@@ -48,6 +57,8 @@ func newCluster(t *testing.T, config string, opts ...lab.Options) *cluster {
 		t.Fatal(err)
 	}
 	c := &cluster{t: t, lab: l, env: env, client: client, announcers: map[string]*lab.Process{}}
+	c.applyManifests()
+	t.Cleanup(c.checkRefusals)
 	for _, n := range l.Nodes() {
 		if err := fixture.RegisterNode(context.Background(), client, n.Name, n.IPv4, n.IPv6); err != nil {
 			t.Fatal(err)
@@ -55,6 +66,52 @@ func newCluster(t *testing.T, config string, opts ...lab.Options) *cluster {
 	}
 	c.setConfig(config)
 	return c
+}
+
+// applyManifests applies manifests/ (RBAC, ServiceAccounts, the
+// Deployment and DaemonSet, which nothing runs here) and writes kubeconfigs
+// with the ServiceAccounts' tokens.
+func (c *cluster) applyManifests() {
+	c.t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(file), "..", "..", "manifests")
+	kubectl := filepath.Join(kubeenv.DefaultBinDir(), "kubectl")
+	if out, err := exec.Command(kubectl, "--kubeconfig="+c.env.Kubeconfig, "apply", "-k", dir).CombinedOutput(); err != nil {
+		c.t.Fatalf("kubectl apply -k manifests: %v\n%s", err, out)
+	}
+	for sa, dst := range map[string]*string{"floatlb-ccm": &c.ccmKubeconfig, "floatlb-announcer": &c.announcerKubeconfig} {
+		token, err := c.env.CreateToken(context.Background(), configNamespace, sa)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if *dst, err = c.env.KubeconfigFor(token); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+}
+
+// checkRefusals fails the test for every request the API server refused
+// the binaries: a rule the manifests lack. It runs before the lab stops the
+// processes, so it sees what they logged while the test ran.
+func (c *cluster) checkRefusals() {
+	logs := []string{}
+	if c.ccm != nil {
+		logs = append(logs, c.ccm.log)
+	}
+	for _, p := range c.announcers {
+		logs = append(logs, p.LogPath)
+	}
+	for _, path := range logs {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "forbidden") {
+				c.t.Errorf("the manifests' identity was refused (%s): %s", filepath.Base(path), line)
+			}
+		}
+	}
 }
 
 func (c *cluster) setConfig(yaml string) {
@@ -67,7 +124,7 @@ func (c *cluster) setConfig(yaml string) {
 func (c *cluster) startCCM() {
 	c.t.Helper()
 	c.ccm = startRoot(c.t, binaries.ccm,
-		"--kubeconfig="+c.env.Kubeconfig, "--authentication-skip-lookup", "--leader-elect=false",
+		"--kubeconfig="+c.ccmKubeconfig, "--authentication-skip-lookup", "--leader-elect=false",
 		"--bind-address=127.0.0.1", "--secure-port=0", "-v=2")
 }
 
@@ -75,7 +132,7 @@ func (c *cluster) startCCM() {
 func (c *cluster) startAnnouncer(h *lab.Host) *lab.Process {
 	c.t.Helper()
 	p, err := c.lab.StartProcess(h, binaries.announcer,
-		"--kubeconfig="+c.env.Kubeconfig, "--node-name="+h.Name, "--metrics-bind-address="+h.Mgmt4.String()+":7475", "-v=2")
+		"--kubeconfig="+c.announcerKubeconfig, "--node-name="+h.Name, "--metrics-bind-address="+h.Mgmt4.String()+":7475", "-v=2")
 	if err != nil {
 		c.t.Fatal(err)
 	}
