@@ -205,8 +205,16 @@ func (o vrrpObserver) Transition(instance string, vrid uint8, from, to vrrp.Stat
 	msg := fmt.Sprintf("%s is now VRRP %s of instance %s (VRID %d) for %s: %s",
 		v.node, strings.ToLower(to.String()), instance, vrid, strings.Join(ips, ", "), reason)
 	for _, svc := range in.Services {
-		v.event(svc, v1.EventTypeNormal, "floatlb.io/VRRP"+to.String(), msg)
+		v.event(svc, v1.EventTypeNormal, transitionReason(to), msg)
 	}
+}
+
+// transitionReason is the Event reason of a change to state to.
+func transitionReason(to vrrp.State) string {
+	if to == vrrp.Master {
+		return "floatlb.io/VRRPMaster"
+	}
+	return "floatlb.io/VRRPBackup"
 }
 
 func (o vrrpObserver) ForeignAdvert(instance string, vrid uint8, src netip.Addr, addrs []netip.Addr) {

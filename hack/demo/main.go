@@ -1,8 +1,8 @@
 // Command demo runs floatlb locally: network namespaces as three nodes, a
-// router running BIRD 2 and a client; a real etcd and kube-apiserver; the
-// floatlb config, floatlb-ccm and a floatlb-announcer per node; and a
-// Service that gets its addresses and answers curl through the router by
-// ECMP. It is what `make demo` runs (as root). With FLOATLB_DEMO_KEEP=1 it keeps everything running
+// router running BIRD 2, a client and a LAN host; a real etcd and
+// kube-apiserver; the floatlb config, floatlb-ccm and a floatlb-announcer
+// per node; and a Service per mode: bgp answers curl through the router by
+// ECMP, l2 and vrrp answer curl from the LAN host through one node. It is what `make demo` runs (as root). With FLOATLB_DEMO_KEEP=1 it keeps everything running
 // until Ctrl-C and prints commands to explore with.
 package main
 
@@ -10,6 +10,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -35,6 +36,18 @@ pools:
 - name: demo
   mode: bgp
   addresses: [198.19.10.0/24, 2001:db8:100::/120]
+- name: lan
+  mode: l2
+  autoAssign: false
+  addresses: [198.19.20.0/24, 2001:db8:200::/120]
+- name: vip
+  mode: vrrp
+  autoAssign: false
+  addresses: [198.19.30.0/24, 2001:db8:300::/120]
+l2:
+  leaseDuration: 2s
+vrrp:
+  advertInterval: 100ms
 bgp:
   asn: 64512
   peers:
@@ -67,12 +80,12 @@ func run(ctx context.Context, bins binaries, keep bool) error {
 	if _, err := lab.CleanupStale(ctx); err != nil {
 		return err
 	}
-	l, err := lab.Start(ctx, lab.Options{})
+	l, err := lab.Start(ctx, lab.Options{LANHost: true})
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	for _, h := range append(l.Nodes(), l.Router(), l.Client()) {
+	for _, h := range append(l.Nodes(), l.Router(), l.Client(), l.LANHost()) {
 		fmt.Printf("    %-8s %-15s %s\n", h.Name, h.IPv4, h.IPv6)
 	}
 
@@ -136,7 +149,7 @@ func run(ctx context.Context, bins binaries, keep bool) error {
 
 	step("Creating the dual-stack Service default/web of type LoadBalancer")
 	created := time.Now()
-	if _, err := client.CoreV1().Services("default").Create(ctx, webService(), metav1.CreateOptions{}); err != nil {
+	if _, err := client.CoreV1().Services("default").Create(ctx, webService("web", ""), metav1.CreateOptions{}); err != nil {
 		return err
 	}
 	svc, err := waitForAddress(ctx, client, "default", "web", 60*time.Second)
@@ -176,9 +189,13 @@ func run(ctx context.Context, bins binaries, keep bool) error {
 		}
 	}
 
+	if err := lanModes(ctx, l, client); err != nil {
+		return err
+	}
+
 	kubectl := filepath.Join(env.BinDir, "kubectl")
-	step("kubectl get service web")
-	show(kubectl, env.Kubeconfig, "get", "service", "web", "-o", "wide")
+	step("kubectl get services")
+	show(kubectl, env.Kubeconfig, "get", "services", "-o", "wide")
 	step("kubectl get events (default)")
 	show(kubectl, env.Kubeconfig, "get", "events", "-n", "default", "--sort-by=.lastTimestamp")
 
@@ -190,6 +207,8 @@ func run(ctx context.Context, bins binaries, keep bool) error {
 		fmt.Printf("    ip -n %s route          # the router's ECMP routes\n", l.Router().NS)
 		fmt.Printf("    ip netns exec %s curl -s http://%s/\n", l.Client().NS, ips[0])
 		fmt.Printf("    birdc -s %s show protocols\n", bird.Socket)
+		fmt.Printf("    ip netns exec %s arping -c 2 -I eth0 198.19.20.0   # one node answers (l2)\n", l.LANHost().NS)
+		fmt.Println("    for n in 1 2 3; do ip -n " + l.Nodes()[0].NS[:len(l.Nodes()[0].NS)-1] + "$n addr show eth0 | grep 198.19.30; done   # the vrrp master")
 		fmt.Println("    kubectl label node node2 node.kubernetes.io/exclude-from-external-load-balancers=")
 		<-ctx.Done()
 	}
@@ -212,11 +231,90 @@ func waitForECMP(ctx context.Context, l *lab.Lab, ip netip.Addr, n int) (lab.Rou
 	}
 }
 
-func webService() *v1.Service {
+// lanModes shows a Layer 2 and a VRRP Service answering the LAN host.
+func lanModes(ctx context.Context, l *lab.Lab, client kubernetes.Interface) error {
+	lan := l.LANHost()
+	for _, p := range []string{"198.19.20.0/24", "2001:db8:200::/120", "198.19.30.0/24", "2001:db8:300::/120"} {
+		// The l2 and vrrp pools are part of the LAN's subnet.
+		if err := l.OnLink(ctx, lan, netip.MustParsePrefix(p)); err != nil {
+			return err
+		}
+	}
+	for _, m := range []struct{ name, pool, how string }{
+		{"web-l2", "lan", "Layer 2: one node answers ARP/NDP"},
+		{"web-vrrp", "vip", "VRRP: the master holds the address"},
+	} {
+		step("Creating the dual-stack Service default/%s from pool %s (%s)", m.name, m.pool, m.how)
+		created := time.Now()
+		if _, err := client.CoreV1().Services("default").Create(ctx, webService(m.name, m.pool), metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		svc, err := waitForAddress(ctx, client, "default", m.name, 60*time.Second)
+		if err != nil {
+			return err
+		}
+		for _, in := range svc.Status.LoadBalancer.Ingress {
+			ip := netip.MustParseAddr(in.IP)
+			if m.pool == "lan" {
+				for _, h := range l.Nodes() { // kube-proxy makes every node accept it
+					if err := l.AcceptVIP(ctx, h, ip); err != nil {
+						return err
+					}
+				}
+			}
+			body, err := curlUntil(ctx, l, lan, ip, 30*time.Second)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("    %s: curl from the LAN host answered by %s, %s after the Service was created\n", ip, body, time.Since(created).Round(time.Millisecond))
+			if ip.Is4() {
+				macs, err := l.ARPing(ctx, lan, ip, 2, 2*time.Second)
+				if err == nil {
+					fmt.Printf("    arping %s from the LAN host: replies from %v (%s)\n", ip, macs, nodesOf(l, macs))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// curlUntil curls ip from host until it answers.
+func curlUntil(ctx context.Context, l *lab.Lab, host *lab.Host, ip netip.Addr, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		body, err := l.Curl(ctx, host, lab.URL(ip, 80))
+		if err == nil {
+			return strings.TrimSpace(body), nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("curl %s from %s: %w", ip, host, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// nodesOf names the nodes whose MACs are macs.
+func nodesOf(l *lab.Lab, macs []net.HardwareAddr) string {
+	var names []string
+	for _, m := range macs {
+		for _, h := range l.Nodes() {
+			if h.MAC.String() == m.String() {
+				names = append(names, h.Name)
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func webService(name, pool string) *v1.Service {
 	policy := v1.IPFamilyPolicyRequireDualStack
 	no := false
+	meta := metav1.ObjectMeta{Name: name}
+	if pool != "" {
+		meta.Annotations = map[string]string{"floatlb.io/pool": pool}
+	}
 	return &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		ObjectMeta: meta,
 		Spec: v1.ServiceSpec{
 			Type:                          v1.ServiceTypeLoadBalancer,
 			IPFamilyPolicy:                &policy,
