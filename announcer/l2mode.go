@@ -64,6 +64,7 @@ type l2Mode struct {
 	renewed  bool  // this process renewed its Lease at least once
 	down     map[string]bool
 	frozen   bool
+	thawed   bool // frozen was over once: later thaws end outages, not the start
 
 	responders map[string]l2Responder // by interface
 	owners     map[netip.Addr]string  // last owner computed of every claim
@@ -129,7 +130,10 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 	if m.frozen && !frozen {
 		// Our view is back: nobody could renew while it was away.
 		m.liveness.Refresh(now)
-		m.log.Info("Lease renewals and watch work again; Layer 2 ownership follows the Leases again")
+		if m.thawed {
+			m.log.Info("Lease renewals and watch work again; Layer 2 ownership follows the Leases again")
+		}
+		m.thawed = true
 	}
 	if frozen && !m.frozen && selfLive {
 		m.log.Info("Cannot renew this announcer's Lease; Layer 2 ownership stays as it is until renewals work again", "err", m.renewErr)
