@@ -51,8 +51,8 @@ type names struct {
 	metrics, reasons, reasonPrefixes, annotations map[string]string
 }
 
-// scanSources reads every non-test Go file of the module (not hack/tools,
-// a module of its own, nor testdata).
+// scanSources reads every non-test Go file of the binaries' code: not test/,
+// hack/ or testdata.
 func scanSources(t *testing.T) names {
 	t.Helper()
 	n := names{
@@ -70,7 +70,10 @@ func scanSources(t *testing.T) names {
 			case ".git", "testdata", "bin":
 				return filepath.SkipDir
 			}
-			if rel, _ := filepath.Rel(root, path); rel == filepath.Join("hack", "tools") {
+			// Tests, benchmarks, the demo and hack/tools (a module of its
+			// own) may name metrics and reasons they read; only the
+			// binaries' code defines them.
+			if rel, _ := filepath.Rel(root, path); rel == "test" || rel == "hack" {
 				return filepath.SkipDir
 			}
 			return nil
