@@ -35,7 +35,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		}, []string{"mode"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "floatlb_announcer_refused_addresses_total",
-			Help: "Addresses in a Service's status that the announcer refused to announce, by reason (outside_pools).",
+			Help: "Addresses in a Service's status that the announcer refused to announce, by reason (outside-pools, unknown-mode).",
 		}, []string{"reason"}),
 		bgpSession: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "floatlb_bgp_session_up",

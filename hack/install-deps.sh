@@ -10,6 +10,7 @@ declare -A wanted=(
 	[bird]=bird2
 	[birdc]=bird2
 	[curl]=curl
+	[gcc]=gcc
 	[keepalived]=keepalived
 	[ip]=iproute2
 	[ndisc6]=ndisc6
@@ -19,6 +20,8 @@ missing=()
 for cmd in "${!wanted[@]}"; do
 	command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
 done
+# go test -race needs cgo: a C compiler and the C library's headers.
+[ -e /usr/include/stdio.h ] || missing+=(libc6-dev)
 command -v go >/dev/null 2>&1 || {
 	echo "install-deps.sh: go is not on PATH; install Go $(sed -n 's/^go //p' "$(dirname "$0")/../go.mod") first" >&2
 	exit 1

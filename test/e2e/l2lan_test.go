@@ -214,23 +214,12 @@ func (c *cluster) nodeNames(except ...string) []string {
 // metric sums every series of the metric name that node's announcer
 // exports on its management address.
 func (c *cluster) metric(ctx context.Context, node *lab.Host, name string) (float64, error) {
-	url := "http://" + netip.AddrPortFrom(node.Mgmt4, 7475).String() + "/metrics"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	lines, err := c.scrape(ctx, node)
 	if err != nil {
 		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range lines {
 		series, value, ok := strings.Cut(line, " ")
 		if !ok || strings.HasPrefix(line, "#") {
 			continue
@@ -244,7 +233,45 @@ func (c *cluster) metric(ctx context.Context, node *lab.Host, name string) (floa
 		}
 		sum += v
 	}
-	return sum, sc.Err()
+	return sum, nil
+}
+
+// series reads one series of node's announcer metrics, written as
+// name{label="value"}; 0 when it is not there yet.
+func (c *cluster) series(ctx context.Context, node *lab.Host, series string) (float64, error) {
+	lines, err := c.scrape(ctx, node)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range lines {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, nil
+}
+
+// scrape returns the lines of node's announcer /metrics.
+func (c *cluster) scrape(ctx context.Context, node *lab.Host) ([]string, error) {
+	url := "http://" + netip.AddrPortFrom(node.Mgmt4, 7475).String() + "/metrics"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	var lines []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines, sc.Err()
 }
 
 // metrics reads metric name of every node, by node name.

@@ -3,12 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +65,7 @@ func TestVRRP(t *testing.T) {
 	t.Run("adverts on the wire are VRRPv3 with TTL 255 from the master", func(t *testing.T) {
 		ip := ips[0]
 		in := instanceOf(t, ip, all)
-		master := c.nodeHost(masters[ip])
+		master := c.node(masters[ip])
 		got, src, ttl, err := c.captureAdvert(in.VRID, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -102,7 +99,7 @@ func TestVRRP(t *testing.T) {
 			c.curlReaches(ip, want, 10*time.Second)
 			t.Logf("%s of %s's announcer: %s holds %s after %s", fault.name, old, want, ip, took.Round(time.Millisecond))
 
-			c.startAnnouncer(c.nodeHost(old))
+			c.startAnnouncer(c.node(old))
 			c.waitHolders(ip, 30*time.Second, expectedMaster(t, ip, all))
 			c.curlReaches(ip, old, 10*time.Second)
 		})
@@ -197,7 +194,7 @@ func TestVRRP(t *testing.T) {
 			reason string
 		}{{"TTL 64", 64, false, "bad-ttl"}, {"bad checksum", 255, true, "bad-checksum"}} {
 			series := fmt.Sprintf(`floatlb_vrrp_dropped_packets_total{reason=%q}`, forge.reason)
-			before, err := c.series(context.Background(), c.nodeHost(master), series)
+			before, err := c.series(context.Background(), c.node(master), series)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +203,7 @@ func TestVRRP(t *testing.T) {
 			}
 			c.waitHolders(ip, 2*time.Second, master)
 			eventually(t, 10*time.Second, master+" counts the forged adverts as "+forge.reason, func(ctx context.Context) error {
-				after, err := c.series(ctx, c.nodeHost(master), series)
+				after, err := c.series(ctx, c.node(master), series)
 				if err != nil {
 					return err
 				}
@@ -398,43 +395,6 @@ func (c *cluster) sendAdvert(in vrrp.Instance, ip netip.Addr, ttl int, bad bool,
 		}
 		return nil
 	})
-}
-
-// nodeHost returns the lab host of the node named name.
-func (c *cluster) nodeHost(name string) *lab.Host {
-	c.t.Helper()
-	for _, n := range c.lab.Nodes() {
-		if n.Name == name {
-			return n
-		}
-	}
-	c.t.Fatalf("no node %s in the lab", name)
-	return nil
-}
-
-// series reads one series of node's announcer metrics, written as
-// name{label="value"}; 0 when it is not there yet.
-func (c *cluster) series(ctx context.Context, node *lab.Host, series string) (float64, error) {
-	url := "http://" + netip.AddrPortFrom(node.Mgmt4, 7475).String() + "/metrics"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	return 0, nil
 }
 
 // captureAdvert reads, at the LAN host, the next IPv4 VRRP advert for
