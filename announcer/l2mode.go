@@ -153,6 +153,14 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 		return s
 	}
 	next, hasNext := m.liveness.NextExpiry(now)
+	lastSeen := map[string]time.Time{}
+	for _, c := range plan.L2 {
+		if prev := m.owners[c.IP]; prev != "" && prev != m.node {
+			if at, ok := m.liveness.Changed(prev); ok {
+				lastSeen[prev] = at
+			}
+		}
+	}
 	down := maps.Clone(m.down)
 	m.mu.Unlock()
 
@@ -189,6 +197,11 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 				prev, why = "", l2.FirstOwner
 			}
 			o = l2Owned{ifname: ifname, message: handoverMessage(m.node, c.IP, prev, why), since: now}
+			if at, ok := lastSeen[prev]; ok && (why == l2.PreviousExpired || why == l2.PreviousReleased) {
+				// From the previous owner's last sign of life (its last
+				// renewal, or its release) to this node answering.
+				m.metrics.l2Failover.WithLabelValues(kebab(why.String())).Observe(now.Sub(at).Seconds())
+			}
 			m.metrics.l2OwnerChanges.WithLabelValues(kebab(why.String())).Inc()
 			m.log.V(2).Info("Owning a Layer 2 address", "ip", c.IP, "interface", ifname, "previous", prev, "reason", why)
 		}

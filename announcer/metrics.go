@@ -15,6 +15,7 @@ type metrics struct {
 	l2Replies       *prometheus.CounterVec
 	l2Conflicts     *prometheus.CounterVec
 	l2LeaseFailures *prometheus.CounterVec
+	l2Failover      *prometheus.HistogramVec
 
 	vrrpInstances   *prometheus.GaugeVec
 	vrrpMasters     *prometheus.GaugeVec
@@ -65,6 +66,11 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "floatlb_l2_lease_renewal_failures_total",
 			Help: "Failed renewals of this announcer's Lease; while they fail, Layer 2 ownership stays frozen.",
 		}, nil),
+		l2Failover: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "floatlb_l2_failover_seconds",
+			Help:    "Layer 2 takeovers by this node: seconds from the previous owner's last sign of life (its last Lease renewal seen, or its release) to this node answering, by reason (lease-expired, lease-released).",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 7.5, 10, 20, 30},
+		}, []string{"reason"}),
 		vrrpInstances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "floatlb_vrrp_instances",
 			Help: "VRRP instances this node runs.",
@@ -88,7 +94,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	}
 	if r != nil {
 		r.MustRegister(m.configValid, m.announced, m.refused, m.bgpSession, m.bgpMD5Hint,
-			m.l2Owned, m.l2OwnerChanges, m.l2Replies, m.l2Conflicts, m.l2LeaseFailures,
+			m.l2Owned, m.l2OwnerChanges, m.l2Replies, m.l2Conflicts, m.l2LeaseFailures, m.l2Failover,
 			m.vrrpInstances, m.vrrpMasters, m.vrrpTransitions, m.vrrpDropped, m.vrrpForeign)
 	}
 	return m

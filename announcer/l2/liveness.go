@@ -91,6 +91,13 @@ func (l *Liveness) State(node string, now time.Time) LeaseState {
 	return LeaseLive
 }
 
+// Changed returns when node's Lease was last seen to change, or false
+// when no Lease of node is known.
+func (l *Liveness) Changed(node string) (time.Time, bool) {
+	s, ok := l.leases[node]
+	return s.changed, ok
+}
+
 // Live reports whether node's State is LeaseLive.
 func (l *Liveness) Live(node string, now time.Time) bool { return l.State(node, now) == LeaseLive }
 

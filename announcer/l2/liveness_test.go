@@ -69,6 +69,20 @@ func TestLiveness(t *testing.T) {
 	}
 }
 
+func TestLivenessChanged(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	l := NewLiveness(4 * time.Second)
+	if _, ok := l.Changed("n1"); ok {
+		t.Error("Changed of an unknown lease")
+	}
+	l.Observe("n1", "1", true, t0)
+	l.Observe("n1", "1", true, t0.Add(time.Second))
+	l.Observe("n1", "2", false, t0.Add(2*time.Second))
+	if got, ok := l.Changed("n1"); !ok || !got.Equal(t0.Add(2*time.Second)) {
+		t.Errorf("Changed = %v, %v; want the release at t0+2s", got, ok)
+	}
+}
+
 func TestLivenessRefresh(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	l := NewLiveness(4 * time.Second)
