@@ -122,12 +122,14 @@ func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.P
 		}
 		v.router, v.interval = vrrp.New(opts), interval
 	}
-	// A crashed predecessor may have left addresses on the interfaces.
-	for _, in := range instances {
-		if !v.cleaned[in.Interface] {
-			v.cleaned[in.Interface] = true
-			if err := v.router.Cleanup(in.Interface, func(ip netip.Addr) bool { return isVRRPAddress(cfg, ip) }); err != nil {
-				errs = append(errs, fmt.Errorf("removing left-over VRRP addresses from %s: %w", in.Interface, err))
+	// A crashed predecessor may have left addresses on the interfaces of
+	// the vrrp pools, also on a node that runs no instance now: its kernel
+	// would answer ARP for them next to the real master.
+	for _, ifname := range vrrpInterfaces(cfg, self, instances) {
+		if !v.cleaned[ifname] {
+			v.cleaned[ifname] = true
+			if err := v.router.Cleanup(ifname, func(ip netip.Addr) bool { return isVRRPAddress(cfg, ip) }); err != nil {
+				errs = append(errs, fmt.Errorf("removing left-over VRRP addresses from %s: %w", ifname, err))
 			}
 		}
 	}
@@ -171,6 +173,39 @@ func (v *vrrpMode) close(ctx context.Context) error {
 	v.router = nil
 	v.cleaned = map[string]bool{}
 	return errors.Join(err, v.announcers.close())
+}
+
+// vrrpInterfaces returns the interfaces vrrp pools may use on this node:
+// the pools' own, the one carrying the node's InternalIP for pools without,
+// and those of the instances.
+func vrrpInterfaces(cfg *config.Config, self planner.Node, instances []vrrp.Instance) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(name string) {
+		if name != "" && !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	for i := range cfg.Pools {
+		p := &cfg.Pools[i]
+		if cmpMode(p.Mode) != config.ModeVRRP {
+			continue
+		}
+		if p.Interface != "" {
+			if _, err := net.InterfaceByName(p.Interface); err == nil {
+				add(p.Interface)
+			}
+			continue
+		}
+		if name, err := interfaceOf(self); err == nil {
+			add(name)
+		}
+	}
+	for _, in := range instances {
+		add(in.Interface)
+	}
+	return out
 }
 
 // isVRRPAddress reports whether ip lies in a vrrp pool of cfg.
