@@ -258,7 +258,7 @@ func (s *l2Suite) testOutage(t *testing.T) {
 	restarted := false
 	t.Cleanup(func() {
 		if !restarted {
-			_ = c.env.StartAPIServer(context.Background())
+			_ = c.startAPIServer(context.Background())
 		}
 	})
 	// Sweep while a whole sweep still fits into the outage.
@@ -294,7 +294,7 @@ func (s *l2Suite) testOutage(t *testing.T) {
 	defer cancel()
 	starting := time.Now()
 	restarted = true
-	if err := c.env.StartAPIServer(startCtx); err != nil {
+	if err := c.startAPIServer(startCtx); err != nil {
 		t.Fatal(err)
 	}
 	back := time.Now()
