@@ -460,9 +460,16 @@ func (ch *chaos) expected(ctx context.Context) (announced, error) {
 func (ch *chaos) converge(t *testing.T, timeout time.Duration, what string) {
 	t.Helper()
 	began := time.Now()
-	want, err := ch.settle(timeout)
+	want, before, err := ch.settleFrom(timeout)
 	if err != nil {
 		t.Fatalf("the network does not match the Services' status (%s) within %s: %v", what, timeout, err)
+	}
+	if before != nil {
+		msg := before.Error()
+		if len(msg) > 300 {
+			msg = msg[:300] + "…"
+		}
+		t.Logf("%s: the last mismatch before it matched: %s", what, msg)
 	}
 	t.Logf("%s: %d bgp, %d l2, %d vrrp addresses announced exactly, %d freed ones nowhere, %s later",
 		what, len(want.bgp), len(want.l2), len(want.vrrp), len(want.free), time.Since(began).Round(time.Millisecond))
@@ -472,6 +479,13 @@ func (ch *chaos) converge(t *testing.T, timeout time.Duration, what string) {
 // timeout passes (the check under way then finishes), and returns what it
 // expected and the last mismatch.
 func (ch *chaos) settle(timeout time.Duration) (announced, error) {
+	want, _, err := ch.settleFrom(timeout)
+	return want, err
+}
+
+// settleFrom is settle that also returns the mismatch seen last before
+// the network matched: what took longest.
+func (ch *chaos) settleFrom(timeout time.Duration) (_ announced, before, _ error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -484,8 +498,9 @@ func (ch *chaos) settle(timeout time.Duration) (announced, error) {
 		}
 		cancel()
 		if err == nil || time.Now().After(deadline) {
-			return want, err
+			return want, before, err
 		}
+		before = err
 		time.Sleep(200 * time.Millisecond)
 	}
 }
