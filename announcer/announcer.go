@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,15 +17,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"github.com/floatlb/floatlb/announcer/apiclient"
 	"github.com/floatlb/floatlb/announcer/planner"
 	"github.com/floatlb/floatlb/config"
 )
@@ -88,54 +87,28 @@ func (a *Announcer) Run(ctx context.Context) error {
 	client := a.opts.Client
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx), eventCorrelation())
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(client.EventSink())
 	defer broadcaster.Shutdown()
-	a.recorder = broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "floatlb-announcer", Host: a.opts.NodeName})
+	a.recorder = broadcaster.NewRecorder(client.Scheme(), v1.EventSource{Component: "floatlb-announcer", Host: a.opts.NodeName})
 	a.bgp = &bgpMode{log: a.log.WithName("bgp"), metrics: a.metrics, password: a.password}
 	a.l2 = newL2Mode(a.log.WithName("l2"), a.metrics, a.opts.NodeName,
-		newLeaseKeeper(client.CoordinationV1().Leases(a.opts.ConfigNamespace), a.opts.NodeName), a.poke)
+		newLeaseKeeper(client.Leases(a.opts.ConfigNamespace), a.opts.NodeName), a.poke)
 	a.l2.conflict = a.splitBrain
 	a.vrrp = newVRRPMode(a.log.WithName("vrrp"), a.metrics, a.opts.NodeName, a.event, a.poke)
 
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(slimObject))
-	configs := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithNamespace(a.opts.ConfigNamespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.opts.ConfigName).String()
-		}))
-	handler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { a.poke() },
-		UpdateFunc: func(_, _ any) { a.poke() },
-		DeleteFunc: func(any) { a.poke() },
-	}
-	for _, inf := range []cache.SharedIndexInformer{
-		factory.Core().V1().Services().Informer(),
-		factory.Discovery().V1().EndpointSlices().Informer(),
-		factory.Core().V1().Nodes().Informer(),
-		configs.Core().V1().ConfigMaps().Informer(),
-	} {
-		if _, err := inf.AddEventHandler(handler); err != nil {
-			return err
-		}
-	}
-	leases := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithNamespace(a.opts.ConfigNamespace), informers.WithTransform(dropManagedFields))
-	if _, err := leases.Coordination().V1().Leases().Informer().AddEventHandler(a.leaseHandler()); err != nil {
+	informers, err := a.watch(client)
+	if err != nil {
 		return err
 	}
-	a.services = factory.Core().V1().Services().Lister()
-	a.slices = factory.Discovery().V1().EndpointSlices().Lister()
-	a.nodes = factory.Core().V1().Nodes().Lister()
-	a.configMap = configs.Core().V1().ConfigMaps().Lister()
-	factory.Start(ctx.Done())
-	configs.Start(ctx.Done())
-	leases.Start(ctx.Done())
-	factory.WaitForCacheSync(ctx.Done())
-	configs.WaitForCacheSync(ctx.Done())
-	leases.WaitForCacheSync(ctx.Done())
-	defer factory.Shutdown()
-	defer configs.Shutdown()
-	defer leases.Shutdown()
+	informerCtx, stopInformers := context.WithCancel(ctx)
+	var running sync.WaitGroup
+	defer func() { stopInformers(); running.Wait() }()
+	synced := make([]cache.InformerSynced, len(informers))
+	for i, inf := range informers {
+		running.Go(func() { inf.RunWithContext(informerCtx) })
+		synced[i] = inf.HasSynced
+	}
+	cache.WaitForCacheSync(ctx.Done(), synced...)
 	a.log.Info("Caches synced; announcing")
 
 	leaseCtx, stopLease := context.WithCancel(ctx)
@@ -176,6 +149,42 @@ func (a *Announcer) Run(ctx context.Context) error {
 			a.bgp.checkSessions(now)
 		}
 	}
+}
+
+// watch builds the informers of what the announcer reads, and the
+// listers over their caches; the caller runs them.
+func (a *Announcer) watch(client *apiclient.Client) ([]cache.SharedIndexInformer, error) {
+	var (
+		informers []cache.SharedIndexInformer
+		errs      []error
+	)
+	add := func(r apiclient.Resource, opts apiclient.InformerOptions, h cache.ResourceEventHandler) cache.Indexer {
+		inf, err := client.Informer(r, opts)
+		if err == nil {
+			_, err = inf.AddEventHandler(h)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("watching %s: %w", r, err))
+			return nil
+		}
+		informers = append(informers, inf)
+		return inf.GetIndexer()
+	}
+	poke := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { a.poke() },
+		UpdateFunc: func(_, _ any) { a.poke() },
+		DeleteFunc: func(any) { a.poke() },
+	}
+	slim := apiclient.InformerOptions{Transform: slimObject}
+	a.services = corelisters.NewServiceLister(add(apiclient.Services, slim, poke))
+	a.slices = discoverylisters.NewEndpointSliceLister(add(apiclient.EndpointSlices, slim, poke))
+	a.nodes = corelisters.NewNodeLister(add(apiclient.Nodes, slim, poke))
+	a.configMap = corelisters.NewConfigMapLister(add(apiclient.ConfigMaps, apiclient.InformerOptions{
+		Namespace:     a.opts.ConfigNamespace,
+		FieldSelector: fields.OneTermEqualSelector("metadata.name", a.opts.ConfigName),
+	}, poke))
+	add(apiclient.Leases, apiclient.InformerOptions{Namespace: a.opts.ConfigNamespace, Transform: dropManagedFields}, a.leaseHandler())
+	return informers, errors.Join(errs...)
 }
 
 // dropManagedFields keeps the caches small: nothing here reads them, and
@@ -332,7 +341,7 @@ func (a *Announcer) leaseHandler() cache.ResourceEventHandler {
 
 // password reads a BGP password from its Secret in the config namespace.
 func (a *Announcer) password(ctx context.Context, ref *config.SecretKeyRef) (string, error) {
-	s, err := a.opts.Client.CoreV1().Secrets(a.opts.ConfigNamespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	s, err := a.opts.Client.Secret(ctx, a.opts.ConfigNamespace, ref.Name)
 	if apierrors.IsNotFound(err) {
 		return "", fmt.Errorf("Secret %s/%s does not exist", a.opts.ConfigNamespace, ref.Name)
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/floatlb/floatlb/announcer/l2"
 	"github.com/floatlb/floatlb/announcer/planner"
@@ -427,7 +426,7 @@ func (m *l2Mode) pollIfBlind(ctx context.Context, d time.Duration) {
 	}
 	lctx, cancel := context.WithTimeout(ctx, d/2)
 	defer cancel()
-	list, err := m.keeper.leases.List(lctx, metav1.ListOptions{})
+	list, err := m.keeper.leases.List(lctx)
 	if err != nil {
 		m.log.V(2).Info("Listing the announcers' Leases failed", "err", err)
 		return

@@ -10,7 +10,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	coordinationclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
 )
 
 // leasePrefix starts the name of every announcer's Lease, in the config
@@ -27,16 +26,25 @@ func leaseNode(name string) (string, bool) {
 	return node, ok && node != ""
 }
 
+// leaseClient reads and writes the Leases of the config namespace
+// (*apiclient.LeaseClient).
+type leaseClient interface {
+	Get(ctx context.Context, name string) (*coordinationv1.Lease, error)
+	List(ctx context.Context) (*coordinationv1.LeaseList, error)
+	Create(ctx context.Context, lease *coordinationv1.Lease) (*coordinationv1.Lease, error)
+	Update(ctx context.Context, lease *coordinationv1.Lease) (*coordinationv1.Lease, error)
+}
+
 // leaseKeeper writes this announcer's Lease: renewals while it may own
 // Layer 2 addresses, a release when it stops or its interface fails.
 type leaseKeeper struct {
-	leases coordinationclient.LeaseInterface
+	leases leaseClient
 	name   string
 	holder string
 	last   *coordinationv1.Lease // as last written or read; nil before the first write
 }
 
-func newLeaseKeeper(leases coordinationclient.LeaseInterface, node string) *leaseKeeper {
+func newLeaseKeeper(leases leaseClient, node string) *leaseKeeper {
 	return &leaseKeeper{leases: leases, name: leaseName(node), holder: node}
 }
 
@@ -65,7 +73,7 @@ func (k *leaseKeeper) release(ctx context.Context) error {
 	if k.last == nil {
 		// The last write failed (or none was made): read what the API
 		// server holds, and release it if it names this node.
-		got, err := k.leases.Get(ctx, k.name, metav1.GetOptions{})
+		got, err := k.leases.Get(ctx, k.name)
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
@@ -91,12 +99,12 @@ func (k *leaseKeeper) held() bool { return k.last != nil && k.last.Spec.HolderId
 func (k *leaseKeeper) write(ctx context.Context, change func(*coordinationv1.Lease, metav1.MicroTime)) error {
 	for attempt := 0; ; attempt++ {
 		if k.last == nil {
-			got, err := k.leases.Get(ctx, k.name, metav1.GetOptions{})
+			got, err := k.leases.Get(ctx, k.name)
 			switch {
 			case apierrors.IsNotFound(err):
 				l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: k.name}}
 				change(l, metav1.NowMicro())
-				created, err := k.leases.Create(ctx, l, metav1.CreateOptions{})
+				created, err := k.leases.Create(ctx, l)
 				if err != nil {
 					return fmt.Errorf("creating Lease %s: %w", k.name, err)
 				}
@@ -109,7 +117,7 @@ func (k *leaseKeeper) write(ctx context.Context, change func(*coordinationv1.Lea
 		}
 		l := k.last.DeepCopy()
 		change(l, metav1.NowMicro())
-		updated, err := k.leases.Update(ctx, l, metav1.UpdateOptions{})
+		updated, err := k.leases.Update(ctx, l)
 		if err == nil {
 			k.last = updated
 			return nil

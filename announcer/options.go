@@ -2,12 +2,14 @@ package announcer
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/floatlb/floatlb/announcer/apiclient"
 )
 
 // Options configure an Announcer.
 type Options struct {
-	Client kubernetes.Interface
+	// Client reaches the API server.
+	Client *apiclient.Client
 	// NodeName is the Node this announcer runs on.
 	NodeName string
 	// ConfigNamespace and ConfigName locate the floatlb ConfigMap; Secrets

@@ -15,12 +15,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
 	"github.com/floatlb/floatlb/announcer"
+	"github.com/floatlb/floatlb/announcer/apiclient"
 	"github.com/floatlb/floatlb/config"
 )
 
@@ -79,7 +79,7 @@ func run() error {
 	}
 	cfg.QPS, cfg.Burst = float32(*qps), *burst
 	cfg.UserAgent = "floatlb-announcer/" + *nodeName
-	client, err := kubernetes.NewForConfig(cfg)
+	client, err := apiclient.New(cfg)
 	if err != nil {
 		return err
 	}
