@@ -73,6 +73,13 @@ type l2Mode struct {
 	probing    sync.WaitGroup
 }
 
+// leaseView is what apply knows of one node's Lease.
+type leaseView struct {
+	state   l2.LeaseState
+	changed time.Time // last change seen, when known
+	known   bool
+}
+
 // l2Owned is an address this node owns.
 type l2Owned struct {
 	ifname   string
@@ -141,25 +148,25 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 	// This node is live for itself once this process renewed its Lease, and
 	// while none of its interfaces lost carrier (it gave its Lease up).
 	selfUp := renewed && len(m.down) == 0
-	live := func(n string) bool { return (n != m.node || selfUp) && m.liveness.Live(n, now) }
-	states := map[string]l2.LeaseState{}
-	state := func(n string) l2.LeaseState {
-		s, ok := states[n]
-		if !ok {
-			s = m.liveness.State(n, now)
-			states[n] = s
+	// What is known of the Leases of the nodes this plan may ask about,
+	// read now, under the lock the informer's updates take.
+	leases := map[string]leaseView{}
+	see := func(n string) {
+		if _, ok := leases[n]; !ok {
+			at, known := m.liveness.Changed(n)
+			leases[n] = leaseView{state: m.liveness.State(n, now), changed: at, known: known}
 		}
-		return s
 	}
-	next, hasNext := m.liveness.NextExpiry(now)
-	lastSeen := map[string]time.Time{}
 	for _, c := range plan.L2 {
-		if prev := m.owners[c.IP]; prev != "" && prev != m.node {
-			if at, ok := m.liveness.Changed(prev); ok {
-				lastSeen[prev] = at
-			}
+		for _, n := range c.EligibleNodes {
+			see(n)
+		}
+		if prev := m.owners[c.IP]; prev != "" {
+			see(prev)
 		}
 	}
+	live := func(n string) bool { return (n != m.node || selfUp) && leases[n].state == l2.LeaseLive }
+	next, hasNext := m.liveness.NextExpiry(now)
 	down := maps.Clone(m.down)
 	m.mu.Unlock()
 
@@ -191,15 +198,15 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 		o, had := m.owned[c.IP]
 		if !had || o.ifname != ifname {
 			prev := m.owners[c.IP]
-			why := l2.Why(prev, c.EligibleNodes, state(prev))
+			why := l2.Why(prev, c.EligibleNodes, leases[prev].state)
 			if prev == m.node {
 				prev, why = "", l2.FirstOwner
 			}
 			o = l2Owned{ifname: ifname, message: handoverMessage(m.node, c.IP, prev, why), since: now}
-			if at, ok := lastSeen[prev]; ok && (why == l2.PreviousExpired || why == l2.PreviousReleased) {
+			if l := leases[prev]; l.known && (why == l2.PreviousExpired || why == l2.PreviousReleased) {
 				// From the previous owner's last sign of life (its last
 				// renewal, or its release) to this node answering.
-				m.metrics.l2Failover.WithLabelValues(kebab(why.String())).Observe(now.Sub(at).Seconds())
+				m.metrics.l2Failover.WithLabelValues(kebab(why.String())).Observe(now.Sub(l.changed).Seconds())
 			}
 			m.metrics.l2OwnerChanges.WithLabelValues(kebab(why.String())).Inc()
 			m.log.V(2).Info("Owning a Layer 2 address", "ip", c.IP, "interface", ifname, "previous", prev, "reason", why)
