@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/floatlb/floatlb/announcer/vrrp"
+	"github.com/floatlb/floatlb/test/fixture"
 )
 
 // vrrpBenchInterval is vrrpBenchConfig's advertInterval; the kill -9 goal
@@ -136,17 +136,12 @@ func vrrpMasters(ips []netip.Addr, master map[netip.Addr]string) []string {
 // instance of ip whose eligible nodes are nodes, as every node computes it
 // on eth0.
 func vrrpMaster(b *testing.B, ip netip.Addr, nodes, running []string) string {
-	best, prio := "", uint8(0)
-	for _, n := range running {
-		ins, err := vrrp.Instances(n, []vrrp.Claim{{IP: ip, Interface: "eth0", EligibleNodes: nodes, Services: []string{"bench/vrrp"}}})
-		if err != nil || len(ins) != 1 {
-			b.Fatalf("instance of %s on %s: %v, %v", ip, n, ins, err)
-		}
-		if ins[0].Priority > prio {
-			best, prio = n, ins[0].Priority
-		}
+	b.Helper()
+	master, err := fixture.VRRPMaster(ip, "eth0", nodes, running)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return best
+	return master
 }
 
 // waitVRRPMaster waits until master alone of the nodes holds ip on eth0

@@ -306,18 +306,7 @@ func (ch *chaos) testOutage(t *testing.T, ccm *supervisedCCM) {
 	}
 	runsBefore := ccm.runs()
 
-	stopCtx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if err := c.env.StopAPIServer(stopCtx); err != nil {
-		t.Fatal(err)
-	}
-	stopped := time.Now()
-	restarted := false
-	t.Cleanup(func() {
-		if !restarted {
-			_ = c.startAPIServer(context.Background())
-		}
-	})
+	stopped := c.stopAPIServer(t)
 	const outage = 30 * time.Second
 	checks := 0
 	for checks == 0 || time.Since(stopped) < outage {
@@ -329,16 +318,7 @@ func (ch *chaos) testOutage(t *testing.T, ccm *supervisedCCM) {
 	t.Logf("%d checks in %s without the API server: every route, ARP/NDP owner and VRRP master as before; floatlb-ccm ran %d more times",
 		checks, time.Since(stopped).Round(time.Millisecond), ccm.runs()-runsBefore)
 
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	starting := time.Now()
-	restarted = true
-	if err := c.startAPIServer(startCtx); err != nil {
-		t.Fatal(err)
-	}
-	back := time.Now()
-	t.Logf("kube-apiserver back after %s without (starting it took %s)",
-		back.Sub(stopped).Round(time.Millisecond), back.Sub(starting).Round(time.Millisecond))
+	back := c.restartAPIServer(t, stopped)
 	if err := ch.check(ctx, want, false); err != nil {
 		t.Fatalf("right after the API server came back: %v", err)
 	}
@@ -357,44 +337,16 @@ func (ch *chaos) testOutage(t *testing.T, ccm *supervisedCCM) {
 	logSince(t, back, "API server back → the new Services announced, everything matches the Services")
 }
 
-// loadBalancerWithin is loadBalancer with a longer wait for the addresses.
+// loadBalancerWithin is loadBalancer for a moment the API server may still
+// refuse writes (just restarted): it retries the create, and waits longer.
 func (c *cluster) loadBalancerWithin(name string, timeout time.Duration, opts ...func(*v1.Service)) []netip.Addr {
 	c.t.Helper()
-	no := false
-	require := v1.IPFamilyPolicyRequireDualStack
-	svc := &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Annotations: map[string]string{}},
-		Spec: v1.ServiceSpec{
-			Type:                          v1.ServiceTypeLoadBalancer,
-			IPFamilyPolicy:                &require,
-			IPFamilies:                    []v1.IPFamily{v1.IPv4Protocol, v1.IPv6Protocol},
-			AllocateLoadBalancerNodePorts: &no,
-			Ports:                         []v1.ServicePort{{Name: "http", Protocol: v1.ProtocolTCP, Port: 80}},
-		},
-	}
-	for _, o := range opts {
-		o(svc)
-	}
+	svc := lbService(name, opts...)
 	eventually(c.t, timeout, "creating Service "+name, func(ctx context.Context) error {
 		_, err := c.client.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
 		return err
 	})
-	var ips []netip.Addr
-	eventually(c.t, timeout, "Service "+name+" gets its addresses", func(ctx context.Context) error {
-		got, err := c.client.CoreV1().Services("default").Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		ips = ips[:0]
-		for _, in := range got.Status.LoadBalancer.Ingress {
-			ips = append(ips, netip.MustParseAddr(in.IP))
-		}
-		if len(ips) != 2 {
-			return fmt.Errorf("status holds %v", ips)
-		}
-		return nil
-	})
-	return ips
+	return c.waitAddresses(name, len(svc.Spec.IPFamilies), timeout)
 }
 
 // announced is what the Services' status says the network must show.

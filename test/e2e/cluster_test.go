@@ -41,6 +41,7 @@ type cluster struct {
 	// until a little after it was ready: refusals logged then are its RBAC
 	// authorizer catching up, not missing rules.
 	apiserverStarts [][2]time.Time
+	apiserverDown   bool // stopped by stopAPIServer, not started again
 }
 
 // newCluster builds the lab and the API server, registers the nodes and
@@ -118,6 +119,41 @@ func (c *cluster) checkRefusals() {
 	}
 }
 
+// stopAPIServer stops the API server, SIGTERM then SIGKILL a second later
+// (gone, not draining requests), and returns when. If the test does not
+// start it again, its cleanup does.
+func (c *cluster) stopAPIServer(t *testing.T) time.Time {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := c.env.StopAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.apiserverDown = true
+	t.Cleanup(func() {
+		if c.apiserverDown {
+			_ = c.startAPIServer(context.Background())
+		}
+	})
+	return time.Now()
+}
+
+// restartAPIServer starts the API server stopped at stopped again, within
+// two minutes, logs the outage and returns when it was back.
+func (c *cluster) restartAPIServer(t *testing.T, stopped time.Time) time.Time {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	starting := time.Now()
+	if err := c.startAPIServer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	back := time.Now()
+	t.Logf("kube-apiserver back after %s without (starting it took %s)",
+		back.Sub(stopped).Round(time.Millisecond), back.Sub(starting).Round(time.Millisecond))
+	return back
+}
+
 // startAPIServer starts the API server again after env.StopAPIServer.
 // For a moment after a restart, before its authorizer has read the RBAC
 // objects, the API server refuses requests that the rules allow; the
@@ -125,6 +161,7 @@ func (c *cluster) checkRefusals() {
 func (c *cluster) startAPIServer(ctx context.Context) error {
 	began := time.Now()
 	err := c.env.StartAPIServer(ctx)
+	c.apiserverDown = false
 	c.apiserverStarts = append(c.apiserverStarts, [2]time.Time{began, time.Now().Add(5 * time.Second)})
 	return err
 }
@@ -183,6 +220,16 @@ func (c *cluster) startAnnouncers() {
 // loadBalancer creates a LoadBalancer Service and waits for its addresses.
 func (c *cluster) loadBalancer(name string, opts ...func(*v1.Service)) []netip.Addr {
 	c.t.Helper()
+	svc := lbService(name, opts...)
+	if _, err := c.client.CoreV1().Services("default").Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
+		c.t.Fatal(err)
+	}
+	return c.waitAddresses(name, len(svc.Spec.IPFamilies), 60*time.Second)
+}
+
+// lbService is a dual-stack LoadBalancer Service default/name on port 80
+// without node ports, changed by opts.
+func lbService(name string, opts ...func(*v1.Service)) *v1.Service {
 	no := false
 	require := v1.IPFamilyPolicyRequireDualStack
 	svc := &v1.Service{
@@ -199,11 +246,15 @@ func (c *cluster) loadBalancer(name string, opts ...func(*v1.Service)) []netip.A
 	for _, o := range opts {
 		o(svc)
 	}
-	if _, err := c.client.CoreV1().Services("default").Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
-		c.t.Fatal(err)
-	}
+	return svc
+}
+
+// waitAddresses waits until Service default/name holds n addresses and
+// returns them.
+func (c *cluster) waitAddresses(name string, n int, timeout time.Duration) []netip.Addr {
+	c.t.Helper()
 	var ips []netip.Addr
-	eventually(c.t, 60*time.Second, "Service "+name+" gets its addresses", func(ctx context.Context) error {
+	eventually(c.t, timeout, "Service "+name+" gets its addresses", func(ctx context.Context) error {
 		got, err := c.client.CoreV1().Services("default").Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -212,7 +263,7 @@ func (c *cluster) loadBalancer(name string, opts ...func(*v1.Service)) []netip.A
 		for _, in := range got.Status.LoadBalancer.Ingress {
 			ips = append(ips, netip.MustParseAddr(in.IP))
 		}
-		if len(ips) != len(svc.Spec.IPFamilies) {
+		if len(ips) != n {
 			return fmt.Errorf("status holds %v", ips)
 		}
 		return nil

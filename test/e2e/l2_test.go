@@ -248,19 +248,7 @@ func (s *l2Suite) testOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// SIGTERM, SIGKILL a second later: gone, not draining requests.
-	stopCtx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	if err := c.env.StopAPIServer(stopCtx); err != nil {
-		t.Fatal(err)
-	}
-	stopped := time.Now()
-	restarted := false
-	t.Cleanup(func() {
-		if !restarted {
-			_ = c.startAPIServer(context.Background())
-		}
-	})
+	stopped := c.stopAPIServer(t)
 	// Sweep while a whole sweep still fits into the outage.
 	const outage = 20 * time.Second
 	sweeps, took := 0, time.Duration(0)
@@ -290,16 +278,7 @@ func (s *l2Suite) testOutage(t *testing.T) {
 		}
 	}
 
-	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	starting := time.Now()
-	restarted = true
-	if err := c.startAPIServer(startCtx); err != nil {
-		t.Fatal(err)
-	}
-	back := time.Now()
-	t.Logf("kube-apiserver back after %s without (starting it took %s)",
-		back.Sub(stopped).Round(time.Millisecond), back.Sub(starting).Round(time.Millisecond))
+	back := c.restartAPIServer(t, stopped)
 	for ; time.Since(back) < 3*l2LeaseDuration; sweeps++ {
 		got, err := c.sweep(ctx, addrs)
 		if err != nil {

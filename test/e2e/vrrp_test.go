@@ -18,6 +18,7 @@ import (
 
 	"github.com/floatlb/floatlb/announcer/vrrp"
 	"github.com/floatlb/floatlb/test/e2e/lab"
+	"github.com/floatlb/floatlb/test/fixture"
 )
 
 const vrrpConfig = `
@@ -234,17 +235,11 @@ func expectedMaster(t *testing.T, ip netip.Addr, nodes []string, running ...stri
 	if len(running) == 0 {
 		running = nodes
 	}
-	best, prio := "", uint8(0)
-	for _, n := range running {
-		ins, err := vrrp.Instances(n, []vrrp.Claim{{IP: ip, Interface: "eth0", EligibleNodes: nodes, Services: []string{"x"}}})
-		if err != nil || len(ins) != 1 {
-			t.Fatalf("instance of %s on %s: %v, %v", ip, n, ins, err)
-		}
-		if ins[0].Priority > prio {
-			best, prio = n, ins[0].Priority
-		}
+	master, err := fixture.VRRPMaster(ip, "eth0", nodes, running)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return best
+	return master
 }
 
 // holders returns the hosts (nodes and the LAN host) that have ip on eth0.
