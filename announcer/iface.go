@@ -39,3 +39,26 @@ func interfaceOf(self planner.Node) (string, error) {
 	}
 	return "", fmt.Errorf("no interface of this host carries the node's InternalIPs %v: set the pool's interface, or kubelet's --node-ip to an address of this host", self.Addresses)
 }
+
+// interfaces resolves the interfaces of the claims of one plan: a pool's
+// own, or the one carrying the node's InternalIP, which it looks up at
+// most once (listing the host's interfaces per claim would cost a syscall
+// round per address).
+type interfaces struct {
+	self   planner.Node
+	looked bool
+	name   string
+	err    error
+}
+
+// of returns pool's interface if it names one, else the node's.
+func (r *interfaces) of(pool string) (string, error) {
+	if pool != "" {
+		return pool, nil
+	}
+	if !r.looked {
+		r.looked = true
+		r.name, r.err = interfaceOf(r.self)
+	}
+	return r.name, r.err
+}

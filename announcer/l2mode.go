@@ -173,8 +173,9 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 	var errs []error
 	owned := map[netip.Addr]l2Owned{}
 	owners := map[netip.Addr]string{}
+	ifs := interfaces{self: self}
 	for _, c := range plan.L2 {
-		ifname, err := m.interfaceFor(c, self)
+		ifname, err := ifs.of(c.Interface)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -328,15 +329,6 @@ func (m *l2Mode) probe(ctx context.Context, now time.Time) {
 			}
 		}
 	}()
-}
-
-// interfaceFor resolves a claim's interface: the pool's, or the one that
-// carries the node's InternalIP.
-func (m *l2Mode) interfaceFor(c planner.Claim, self planner.Node) (string, error) {
-	if c.Interface != "" {
-		return c.Interface, nil
-	}
-	return interfaceOf(self)
 }
 
 // carrier records that ifname lost or regained its carrier. A node whose

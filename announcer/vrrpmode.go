@@ -68,15 +68,13 @@ func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.P
 	}
 	var errs []error
 	var claims []vrrp.Claim
+	ifs := interfaces{self: self}
 	for _, list := range [][]planner.Claim{plan.VRRP, plan.VRRPElsewhere} {
 		for _, c := range list {
-			ifname := c.Interface
-			if ifname == "" {
-				var err error
-				if ifname, err = interfaceOf(self); err != nil {
-					errs = append(errs, err)
-					continue
-				}
+			ifname, err := ifs.of(c.Interface)
+			if err != nil {
+				errs = append(errs, err)
+				continue
 			}
 			claims = append(claims, vrrp.Claim{IP: c.IP, Interface: ifname, EligibleNodes: c.EligibleNodes, Services: c.Services})
 		}
@@ -125,7 +123,7 @@ func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.P
 	// A crashed predecessor may have left addresses on the interfaces of
 	// the vrrp pools, also on a node that runs no instance now: its kernel
 	// would answer ARP for them next to the real master.
-	for _, ifname := range vrrpInterfaces(cfg, self, instances) {
+	for _, ifname := range vrrpInterfaces(cfg, &ifs, instances) {
 		if !v.cleaned[ifname] {
 			v.cleaned[ifname] = true
 			if err := v.router.Cleanup(ifname, func(ip netip.Addr) bool { return isVRRPAddress(cfg, ip) }); err != nil {
@@ -178,7 +176,7 @@ func (v *vrrpMode) close(ctx context.Context) error {
 // vrrpInterfaces returns the interfaces vrrp pools may use on this node:
 // the pools' own, the one carrying the node's InternalIP for pools without,
 // and those of the instances.
-func vrrpInterfaces(cfg *config.Config, self planner.Node, instances []vrrp.Instance) []string {
+func vrrpInterfaces(cfg *config.Config, ifs *interfaces, instances []vrrp.Instance) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(name string) {
@@ -198,7 +196,7 @@ func vrrpInterfaces(cfg *config.Config, self planner.Node, instances []vrrp.Inst
 			}
 			continue
 		}
-		if name, err := interfaceOf(self); err == nil {
+		if name, err := ifs.of(""); err == nil {
 			add(name)
 		}
 	}
