@@ -315,12 +315,8 @@ func (a *Announcer) event(key, eventType, reason, msg string) {
 // leaseHandler feeds the announcers' Leases to Layer 2 liveness.
 func (a *Announcer) leaseHandler() cache.ResourceEventHandler {
 	observe := func(obj any) {
-		l, ok := obj.(*coordinationv1.Lease)
-		if !ok {
-			return
-		}
-		if node, ok := leaseNode(l.Name); ok {
-			a.l2.observe(node, l.ResourceVersion, l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "")
+		if l, ok := obj.(*coordinationv1.Lease); ok {
+			a.l2.observe(l)
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
 
 	"github.com/floatlb/floatlb/announcer/l2"
 	"github.com/floatlb/floatlb/announcer/planner"
@@ -106,10 +107,16 @@ func newL2Mode(log logr.Logger, m *metrics, node string, keeper *leaseKeeper, po
 	return l
 }
 
-// observe records a change of an announcer's Lease, as the informer saw it.
-func (m *l2Mode) observe(node, version string, held bool) {
+// observe records an announcer's Lease as the informer or a list saw it;
+// other Leases are ignored.
+func (m *l2Mode) observe(l *coordinationv1.Lease) {
+	node, ok := leaseNode(l.Name)
+	if !ok {
+		return
+	}
+	held := l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != ""
 	m.mu.Lock()
-	m.liveness.Observe(node, version, held, m.now())
+	m.liveness.Observe(node, l.ResourceVersion, held, m.now())
 	m.mu.Unlock()
 	m.poke()
 }
@@ -431,10 +438,7 @@ func (m *l2Mode) pollIfBlind(ctx context.Context, d time.Duration) {
 		return
 	}
 	for i := range list.Items {
-		l := &list.Items[i]
-		if node, ok := leaseNode(l.Name); ok {
-			m.observe(node, l.ResourceVersion, l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != "")
-		}
+		m.observe(&list.Items[i])
 	}
 }
 

@@ -18,8 +18,6 @@ type wireResponder struct {
 	stopWatch context.CancelFunc
 }
 
-func (r *wireResponder) SetOwned(ips []netip.Addr) error { return r.Responder.SetOwned(ips) }
-
 func (r *wireResponder) Close() error {
 	r.stopWatch()
 	return r.Responder.Close()
