@@ -79,7 +79,7 @@ func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.P
 			claims = append(claims, vrrp.Claim{IP: c.IP, Interface: ifname, EligibleNodes: c.EligibleNodes, Services: c.Services})
 		}
 	}
-	instances, err := vrrp.Instances(v.node, claims)
+	instances, err := vrrp.Instances(v.node, claims, reservedVRIDs(cfg))
 	if err != nil {
 		// Too many instances on an interface: say so on every Service.
 		msg := fmt.Sprintf("VRRP mode cannot run this Service's address: %v. Use fewer distinct node sets (externalTrafficPolicy Local makes one per endpoint set) or another interface", err)
@@ -331,4 +331,14 @@ func (a *announcers) close() error {
 		delete(a.ifs, name)
 	}
 	return errors.Join(errs...)
+}
+
+// reservedVRIDs are the VRIDs of vrrp.reservedVRIDs, which validation
+// keeps within 1 to 255.
+func reservedVRIDs(cfg *config.Config) []uint8 {
+	out := make([]uint8, 0, len(cfg.VRRP.ReservedVRIDs))
+	for _, v := range cfg.VRRP.ReservedVRIDs {
+		out = append(out, uint8(v))
+	}
+	return out
 }

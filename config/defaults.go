@@ -24,6 +24,9 @@ func setDefaults(c *Config) {
 	if c.VRRP.AdvertInterval.Duration == 0 {
 		c.VRRP.AdvertInterval.Duration = DefaultAdvertInterval
 	}
+	if len(c.VRRP.ReservedVRIDs) == 0 {
+		c.VRRP.ReservedVRIDs = []int{DefaultReservedVRID}
+	}
 }
 
 func defaultPool(p *Pool) {

@@ -135,6 +135,11 @@ func TestDefaults(t *testing.T) {
 			want: time.Second,
 		},
 		{
+			name: "vrrp.reservedVRIDs is the control-plane VIP's default VRID",
+			get:  func(c *Config) any { return c.VRRP.ReservedVRIDs },
+			want: []int{255},
+		},
+		{
 			name: "bgp.listenPort is -1: never listen",
 			get:  func(c *Config) any { return []int{*c.BGP.ListenPort, c.ListenPort()} },
 			want: []int{-1, -1},

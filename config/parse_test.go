@@ -44,7 +44,7 @@ func TestParseExample(t *testing.T) {
 			}},
 		},
 		L2:   L2{LeaseDuration: Duration{4 * time.Second}},
-		VRRP: VRRP{AdvertInterval: Duration{100 * time.Millisecond}},
+		VRRP: VRRP{AdvertInterval: Duration{100 * time.Millisecond}, ReservedVRIDs: []int{255}},
 	}
 	got := mustParse(t, data)
 	if diff := cmp.Diff(want, got, addrComparer); diff != "" {

@@ -13,10 +13,13 @@ const (
 
 // Defaults of the configuration schema; docs/config.md lists them too.
 const (
-	DefaultPeerPort        = 179
-	DefaultHoldTime        = 90 * time.Second
-	DefaultLeaseDuration   = 4 * time.Second
-	DefaultAdvertInterval  = time.Second
+	DefaultPeerPort       = 179
+	DefaultHoldTime       = 90 * time.Second
+	DefaultLeaseDuration  = 4 * time.Second
+	DefaultAdvertInterval = time.Second
+	// DefaultReservedVRID is the control-plane VIP's default VRID, which
+	// vrrp.reservedVRIDs keeps from Service instances unless set.
+	DefaultReservedVRID    = 255
 	DefaultListenPort      = -1
 	DefaultMode            = ModeBGP
 	DefaultConfigNamespace = "floatlb-system"
@@ -118,4 +121,8 @@ type L2 struct {
 // VRRP configures VRRP mode.
 type VRRP struct {
 	AdvertInterval Duration `json:"advertInterval,omitempty"`
+	// ReservedVRIDs are VRIDs that no Service instance takes: the
+	// control-plane VIP's (DefaultReservedVRID unless set) and those of
+	// routers outside floatlb on the same links.
+	ReservedVRIDs []int `json:"reservedVRIDs,omitempty"`
 }

@@ -55,6 +55,7 @@ func validate(c *Config) error {
 		errs.add("l2.leaseDuration", "%q is too short; use at least %v", d.String(), minLeaseDuration)
 	}
 	validateAdvertInterval(&errs, "vrrp.advertInterval", c.VRRP.AdvertInterval)
+	validateVRIDs(&errs, "vrrp.reservedVRIDs", c.VRRP.ReservedVRIDs)
 	return errs.err()
 }
 
@@ -110,5 +111,19 @@ func validateSelector(errs *fieldErrors, path string, sel map[string]string) {
 		if v := sel[k]; !isLabelValue(v) {
 			errs.add(key(path, k), "%q is not a valid label value", v)
 		}
+	}
+}
+
+// validateVRIDs checks a list of VRIDs: each 1 to 255, none twice.
+func validateVRIDs(errs *fieldErrors, path string, vrids []int) {
+	seen := map[int]bool{}
+	for i, v := range vrids {
+		switch {
+		case v < 1 || v > 255:
+			errs.add(index(path, i), "%d is not a VRID; VRIDs are 1 to 255", v)
+		case seen[v]:
+			errs.add(index(path, i), "%d is listed twice", v)
+		}
+		seen[v] = true
 	}
 }

@@ -134,6 +134,9 @@ func TestValidateRefuses(t *testing.T) {
 		{"advertInterval below 10ms", doc("vrrp: {advertInterval: 5ms}\n"), `vrrp.advertInterval: "5ms" is too short; use at least 10ms`},
 		{"advertInterval not a multiple of 10ms", doc("vrrp: {advertInterval: 105ms}\n"), `vrrp.advertInterval: "105ms" is not a multiple of 10ms, the unit of VRRPv3`},
 		{"advertInterval above 40.95s", doc("vrrp: {advertInterval: 40960ms}\n"), `vrrp.advertInterval: "40.96s" is too long; VRRPv3 allows at most 40.95s`},
+		{"reserved VRID 0", doc("vrrp: {reservedVRIDs: [0]}\n"), `vrrp.reservedVRIDs[0]: 0 is not a VRID; VRIDs are 1 to 255`},
+		{"reserved VRID 256", doc("vrrp: {reservedVRIDs: [51, 256]}\n"), `vrrp.reservedVRIDs[1]: 256 is not a VRID; VRIDs are 1 to 255`},
+		{"reserved VRID twice", doc("vrrp: {reservedVRIDs: [51, 51]}\n"), `vrrp.reservedVRIDs[1]: 51 is listed twice`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,6 +201,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"leaseDuration 1s", "l2: {leaseDuration: 1s}\n"},
 		{"advertInterval 10ms", "vrrp: {advertInterval: 10ms}\n"},
 		{"advertInterval 40.95s", "vrrp: {advertInterval: 40.95s}\n"},
+		{"reserved VRIDs", "vrrp: {reservedVRIDs: [1, 51, 255]}\n"},
 		{"nulls", "pools: null\nbgp: null\nl2: {leaseDuration: null}\n"},
 	}
 	for _, tc := range tests {

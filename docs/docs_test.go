@@ -259,6 +259,7 @@ var defaults = map[string]defaultDoc{
 	"DefaultHoldTime":        {config.DefaultHoldTime, "bgp.peers[].holdTime"},
 	"DefaultLeaseDuration":   {config.DefaultLeaseDuration, "l2.leaseDuration"},
 	"DefaultAdvertInterval":  {config.DefaultAdvertInterval, "vrrp.advertInterval"},
+	"DefaultReservedVRID":    {config.DefaultReservedVRID, "vrrp.reservedVRIDs"},
 	"DefaultListenPort":      {config.DefaultListenPort, "bgp.listenPort"},
 	"DefaultMode":            {config.DefaultMode, "pools[].mode"},
 	"DefaultConfigNamespace": {config.DefaultConfigNamespace, ""},

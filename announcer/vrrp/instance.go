@@ -89,9 +89,11 @@ var ErrTooManyInstances = errors.New("too many vrrp instances")
 // whose name sorts later takes the next free VRID. For every node to agree
 // on VRIDs, give every node the same claims: those of other nodes only
 // reserve their VRIDs, and only instances with node among their Nodes are
-// returned. More than 255 instances of one family on an interface is an
-// error wrapping ErrTooManyInstances.
-func Instances(node string, claims []Claim) ([]Instance, error) {
+// returned. No instance takes a VRID of reserved (kept for the
+// control-plane VIP or for routers outside floatlb); more instances of one
+// family on an interface than VRIDs remain is an error wrapping
+// ErrTooManyInstances.
+func Instances(node string, claims []Claim, reserved []uint8) ([]Instance, error) {
 	type key struct {
 		iface string
 		v6    bool
@@ -146,7 +148,7 @@ func Instances(node string, claims []Claim) ([]Instance, error) {
 		// lists still order them the same on every node.
 		return cmp.Or(cmp.Compare(a.Name, b.Name), slices.Compare(a.Nodes, b.Nodes))
 	})
-	if err := assignVRIDs(all); err != nil {
+	if err := assignVRIDs(all, reserved); err != nil {
 		return nil, err
 	}
 
@@ -175,11 +177,20 @@ func LinkLocal(vrid uint8) netip.Addr {
 }
 
 // assignVRIDs gives each instance, sorted by name, the VRID its name
-// hashes to, or the next free one of its interface and family.
-func assignVRIDs(all []Instance) error {
+// hashes to, or the next free one of its interface and family, never one
+// of reserved.
+func assignVRIDs(all []Instance, reserved []uint8) error {
 	type key struct {
 		iface string
 		v6    bool
+	}
+	var taken [256]bool
+	free := MaxAddresses
+	for _, v := range reserved {
+		if v != 0 && !taken[v] {
+			taken[v] = true
+			free--
+		}
 	}
 	used := map[key]*[256]bool{}
 	count := map[key]int{}
@@ -187,18 +198,19 @@ func assignVRIDs(all []Instance) error {
 		count[key{in.Interface, in.IPv6}]++
 	}
 	for k, n := range count {
-		if n > MaxAddresses {
+		if n > free {
 			family := "ipv4"
 			if k.v6 {
 				family = "ipv6"
 			}
-			return fmt.Errorf("%d %s vrrp instances on interface %q, but only 255 VRIDs exist: spread the addresses over fewer node sets or more interfaces: %w", n, family, k.iface, ErrTooManyInstances)
+			return fmt.Errorf("%d %s vrrp instances on interface %q, but only %d VRIDs are free (255 less vrrp.reservedVRIDs): spread the addresses over fewer node sets or more interfaces: %w", n, family, k.iface, free, ErrTooManyInstances)
 		}
 	}
 	for i := range all {
 		k := key{all[i].Interface, all[i].IPv6}
 		if used[k] == nil {
 			used[k] = new([256]bool)
+			*used[k] = taken
 		}
 		sum := sha256.Sum256([]byte(all[i].Name))
 		v := int(binary.BigEndian.Uint32(sum[:4])%255) + 1

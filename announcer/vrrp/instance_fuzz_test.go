@@ -45,13 +45,13 @@ func FuzzInstances(f *testing.F) {
 		byName := map[string]Instance{}
 		prios := map[string][]uint8{}
 		for _, node := range nodes {
-			got, err := Instances(node, claims)
+			got, err := Instances(node, claims, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			reversed := slices.Clone(claims)
 			slices.Reverse(reversed)
-			again, err := Instances(node, reversed)
+			again, err := Instances(node, reversed, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

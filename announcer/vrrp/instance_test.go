@@ -95,7 +95,7 @@ func TestInstances(t *testing.T) {
 		}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Instances(tc.node, tc.claims)
+			got, err := Instances(tc.node, tc.claims, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +119,7 @@ func TestInstancesErrors(t *testing.T) {
 		{"twice", []Claim{{IP: ip, Interface: "eth0", EligibleNodes: []string{"a"}}, {IP: ip, Interface: "eth1", EligibleNodes: []string{"a"}}}, "vrrp address 192.0.2.1 is claimed twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Instances("a", tc.claims)
+			_, err := Instances("a", tc.claims, nil)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("Instances error = %v, want %q", err, tc.want)
 			}
@@ -155,7 +155,7 @@ func TestInstancesSplit(t *testing.T) {
 			for i := tc.n - 1; i >= 0; i-- {
 				claims = append(claims, Claim{IP: tc.ips(i), Interface: "eth0", EligibleNodes: []string{"a"}})
 			}
-			got, err := Instances("a", claims)
+			got, err := Instances("a", claims, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +226,7 @@ func manyNodeSets(n int) []Claim {
 
 func TestInstancesVRIDs(t *testing.T) {
 	t.Run("255 instances on an interface get distinct VRIDs", func(t *testing.T) {
-		got, err := Instances("a", manyNodeSets(255))
+		got, err := Instances("a", manyNodeSets(255), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,16 +245,33 @@ func TestInstancesVRIDs(t *testing.T) {
 		}
 	})
 	t.Run("256 is an error naming the interface", func(t *testing.T) {
-		_, err := Instances("a", manyNodeSets(256))
+		_, err := Instances("a", manyNodeSets(256), nil)
 		if !errors.Is(err, ErrTooManyInstances) || !strings.Contains(err.Error(), `256 ipv4 vrrp instances on interface "eth0"`) {
 			t.Errorf("Instances error = %v, want ErrTooManyInstances naming eth0 and 256", err)
+		}
+	})
+	t.Run("reserved VRIDs are never taken", func(t *testing.T) {
+		reserved := []uint8{255, 51, 51}
+		got, err := Instances("a", manyNodeSets(253), reserved)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[uint8]bool{}
+		for _, in := range got {
+			if in.VRID == 255 || in.VRID == 51 || in.VRID == 0 || seen[in.VRID] {
+				t.Errorf("%s has VRID %d (reserved, zero or taken twice)", in.Name, in.VRID)
+			}
+			seen[in.VRID] = true
+		}
+		if _, err := Instances("a", manyNodeSets(254), reserved); !errors.Is(err, ErrTooManyInstances) || !strings.Contains(err.Error(), "only 253 VRIDs are free") {
+			t.Errorf("254 instances with 2 reserved VRIDs: error = %v, want ErrTooManyInstances saying 253 are free", err)
 		}
 	})
 	t.Run("the same VRIDs on every node", func(t *testing.T) {
 		claims := manyNodeSets(200)
 		vrids := map[string]uint8{}
 		for _, node := range []string{"a", "b", "c", "x007"} {
-			got, err := Instances(node, claims)
+			got, err := Instances(node, claims, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,7 +301,7 @@ func TestInstancesSpread(t *testing.T) {
 	masters := map[string]int{}
 	prios := map[string][]uint8{}
 	for _, node := range nodes {
-		got, err := Instances(node, claims)
+		got, err := Instances(node, claims, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,7 +345,7 @@ func TestPriorityByRank(t *testing.T) {
 	claims := []Claim{{IP: netip.MustParseAddr("192.0.2.1"), Interface: "eth0", EligibleNodes: nodes}}
 	var got []uint8
 	for _, node := range nodes {
-		ins, err := Instances(node, claims)
+		ins, err := Instances(node, claims, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
