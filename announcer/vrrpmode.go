@@ -48,7 +48,7 @@ type vrrpMode struct {
 	instances map[string]vrrp.Instance
 	foreign   map[string]*foreignRouter // by "vrid src"
 
-	announcers announcers
+	announcers wire.Announcers
 }
 
 func newVRRPMode(log logr.Logger, m *metrics, node string, event func(service, eventType, reason, msg string), poke func()) *vrrpMode {
@@ -170,7 +170,7 @@ func (v *vrrpMode) close(ctx context.Context) error {
 	err := v.router.Close(ctx)
 	v.router = nil
 	v.cleaned = map[string]bool{}
-	return errors.Join(err, v.announcers.close())
+	return errors.Join(err, v.announcers.Close())
 }
 
 // vrrpInterfaces returns the interfaces vrrp pools may use on this node:
@@ -293,44 +293,6 @@ func (f *foreignRouter) reportedAt() time.Time {
 		return time.Time{}
 	}
 	return f.reported
-}
-
-// announcers sends gratuitous ARP / unsolicited NA for new VRRP masters,
-// one announcer of announcer/l2/wire per interface.
-type announcers struct {
-	mu  sync.Mutex
-	ifs map[string]*wire.Announcer
-}
-
-func (a *announcers) Announce(ifname string, ip netip.Addr) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	an, ok := a.ifs[ifname]
-	if !ok {
-		ifi, err := net.InterfaceByName(ifname)
-		if err != nil {
-			return fmt.Errorf("interface %s: %w", ifname, err)
-		}
-		if an, err = wire.DialAnnouncer(ifi); err != nil {
-			return fmt.Errorf("announcing on %s: %w", ifname, err)
-		}
-		if a.ifs == nil {
-			a.ifs = map[string]*wire.Announcer{}
-		}
-		a.ifs[ifname] = an
-	}
-	return an.Announce(ip)
-}
-
-func (a *announcers) close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var errs []error
-	for name, an := range a.ifs {
-		errs = append(errs, an.Close())
-		delete(a.ifs, name)
-	}
-	return errors.Join(errs...)
 }
 
 // reservedVRIDs are the VRIDs of vrrp.reservedVRIDs, which validation
