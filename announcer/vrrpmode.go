@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -126,7 +127,7 @@ func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.P
 	for _, ifname := range vrrpInterfaces(cfg, &ifs, instances) {
 		if !v.cleaned[ifname] {
 			v.cleaned[ifname] = true
-			if err := v.router.Cleanup(ifname, func(ip netip.Addr) bool { return isVRRPAddress(cfg, ip) }); err != nil {
+			if err := v.router.Cleanup(ifname, func(ip netip.Addr) bool { return isVRRPAddress(cfg, ip) || isServiceLinkLocal(cfg, ip) }); err != nil {
 				errs = append(errs, fmt.Errorf("removing left-over VRRP addresses from %s: %w", ifname, err))
 			}
 		}
@@ -303,4 +304,12 @@ func reservedVRIDs(cfg *config.Config) []uint8 {
 		out = append(out, uint8(v))
 	}
 	return out
+}
+
+// isServiceLinkLocal reports whether ip is the virtual link-local address
+// of a VRID that Service instances may take: the reserved ones belong to
+// the control-plane VIP or to other routers.
+func isServiceLinkLocal(cfg *config.Config, ip netip.Addr) bool {
+	vrid, ok := vrrp.VirtualLinkLocalVRID(ip)
+	return ok && !slices.Contains(cfg.VRRP.ReservedVRIDs, int(vrid))
 }

@@ -221,11 +221,13 @@ func (r *Router) States() map[string]State {
 	return out
 }
 
-// Cleanup removes from ifname the addresses that isPoolAddr reports and
-// the virtual link-local addresses of this package (fe80::1:<vrid>),
-// unless a master instance of r holds them. Call it before the first Set,
-// to remove what a crashed predecessor left behind.
-func (r *Router) Cleanup(ifname string, isPoolAddr func(netip.Addr) bool) error {
+// Cleanup removes from ifname the addresses that leftover reports, unless
+// a master instance of r holds them. Call it before the first Set, to
+// remove what a crashed predecessor left behind; leftover names this
+// process's addresses only (its pools' addresses, the virtual link-local
+// addresses of its VRIDs: see VirtualLinkLocalVRID), so that another VRRP
+// process on the node keeps its own.
+func (r *Router) Cleanup(ifname string, leftover func(netip.Addr) bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	held := map[netip.Addr]bool{}
@@ -242,7 +244,7 @@ func (r *Router) Cleanup(ifname string, isPoolAddr func(netip.Addr) bool) error 
 	}
 	var errs []error
 	for _, ip := range addrs {
-		if held[ip] || !(isPoolAddr(ip) || isVirtualLinkLocal(ip)) {
+		if held[ip] || !leftover(ip) {
 			continue
 		}
 		r.log.V(2).Info("removing a left-over virtual address", "interface", ifname, "ip", ip)
@@ -258,7 +260,17 @@ func sameRouter(a, b Instance) bool {
 }
 
 func isVirtualLinkLocal(ip netip.Addr) bool {
-	return ip.Is6() && ip == LinkLocal(ip.As16()[15])
+	_, ok := VirtualLinkLocalVRID(ip)
+	return ok
+}
+
+// VirtualLinkLocalVRID returns the VRID of a virtual link-local address
+// of this package (see LinkLocal), or false for any other address.
+func VirtualLinkLocalVRID(ip netip.Addr) (uint8, bool) {
+	if !ip.Is6() || ip != LinkLocal(ip.As16()[15]) {
+		return 0, false
+	}
+	return ip.As16()[15], true
 }
 
 // primaryAddress picks the address adverts leave from on an interface: the
