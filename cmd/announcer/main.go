@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/floatlb/floatlb/announcer"
 	"github.com/floatlb/floatlb/announcer/apiclient"
+	"github.com/floatlb/floatlb/announcer/controlplane"
 	"github.com/floatlb/floatlb/config"
 )
 
@@ -50,6 +52,9 @@ func run() error {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
 	}
+	if len(os.Args) > 1 && os.Args[1] == "manifest" {
+		return manifest(os.Args[2:], os.Stdout)
+	}
 	fs := flag.NewFlagSet("floatlb-announcer", flag.ExitOnError)
 	klog.InitFlags(fs)
 	kubeconfig := fs.String("kubeconfig", "", "Path of a kubeconfig; empty: in-cluster configuration.")
@@ -60,8 +65,17 @@ func run() error {
 	profiling := fs.Bool("profiling", false, "Serve Go profiles under /debug/pprof/ on the metrics address.")
 	qps := fs.Float64("kube-api-qps", 50, "QPS to the API server.")
 	burst := fs.Int("kube-api-burst", 100, "Burst to the API server.")
+	cp := controlplane.NewOptions()
+	controlplane.AddFlags(fs, &cp)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
+	}
+	if len(cp.VIPs) > 0 {
+		cp.NodeName, cp.Kubeconfig = *nodeName, *kubeconfig
+		if !flagSet(fs, "metrics-bind-address") {
+			*metricsAddr = controlplane.DefaultMetricsAddress
+		}
+		return runControlPlane(cp, *metricsAddr, *profiling)
 	}
 	if *nodeName == "" {
 		return errors.New("no node name: set --node-name or the environment variable NODE_NAME (the DaemonSet sets it from spec.nodeName)")
@@ -103,4 +117,59 @@ func run() error {
 		}()
 	}
 	return a.Run(ctx)
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// runControlPlane keeps the control-plane VIP (see announcer/controlplane)
+// until SIGTERM: no ConfigMap, no Services, and no API server needed in
+// vrrp and bgp modes.
+func runControlPlane(opts controlplane.Options, metricsAddr string, profiling bool) error {
+	opts.Complete()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx = klog.NewContext(ctx, klog.Background().WithName("control-plane"))
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if metricsAddr != "0" {
+		go func() {
+			if err := announcer.Serve(ctx, metricsAddr, registry, func() bool { return true }, profiling); err != nil {
+				klog.FromContext(ctx).Error(err, "Serving metrics and health", "address", metricsAddr)
+			}
+		}()
+	}
+	return controlplane.Run(ctx, opts, registry)
+}
+
+// manifest prints a manifest: `manifest control-plane [flags]` prints the
+// static Pod of control-plane mode.
+func manifest(args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "control-plane" {
+		return errors.New("usage: floatlb-announcer manifest control-plane --control-plane-vip=ADDRESS[,ADDRESS] [--control-plane-mode=vrrp|l2|bgp] [flags]")
+	}
+	fs := flag.NewFlagSet("floatlb-announcer manifest control-plane", flag.ExitOnError)
+	opts := controlplane.NewOptions()
+	controlplane.AddFlags(fs, &opts)
+	image := fs.String("image", controlplane.DefaultImage, "Image of floatlb-announcer.")
+	kubeconfig := fs.String("kubeconfig", "/etc/kubernetes/admin.conf", "l2 mode: the kubeconfig on the node, mounted read-only (kubeadm: admin.conf; super-admin.conf on the first node while kubeadm init runs).")
+	metricsAddr := fs.String("metrics-bind-address", controlplane.DefaultMetricsAddress, "Address of /metrics and /healthz; 0 turns the HTTP server off.")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	opts.Kubeconfig = *kubeconfig
+	opts.Complete()
+	y, err := controlplane.ManifestYAML(opts, *image, *metricsAddr)
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(y)
+	return err
 }

@@ -57,8 +57,11 @@ type Options struct {
 	// Start does not need). Default: DefaultBinDir().
 	BinDir string
 	// BindAddress is where kube-apiserver listens and the address it
-	// advertises. Default 127.0.0.1. etcd always listens on 127.0.0.1.
+	// advertises. Default 127.0.0.1.
 	BindAddress netip.Addr
+	// EtcdAddress is where etcd listens. Default 127.0.0.1; another
+	// address lets more API servers, in network namespaces, share etcd.
+	EtcdAddress netip.Addr
 	// ServiceClusterIPRange is kube-apiserver's --service-cluster-ip-range.
 	// Default 198.18.0.0/16, or 2001:db8:18::/112 when BindAddress is IPv6.
 	ServiceClusterIPRange netip.Prefix
@@ -109,6 +112,9 @@ type Env struct {
 	// ServiceAccountKeyFile is the PEM RSA private key that signs and
 	// verifies service account tokens.
 	ServiceAccountKeyFile string
+	// TokenAuthFile is kube-apiserver's --token-auth-file, with the admin
+	// token: more API servers of the same cluster take it too.
+	TokenAuthFile string
 	// EtcdURL is etcd's client URL.
 	EtcdURL string
 	// Dir holds the data, certificates, kubeconfigs and logs.
@@ -176,6 +182,9 @@ func withDefaults(opts Options) (Options, error) {
 	if !opts.BindAddress.IsValid() {
 		opts.BindAddress = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
+	if !opts.EtcdAddress.IsValid() {
+		opts.EtcdAddress = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
 	if opts.BindAddress.IsUnspecified() {
 		return opts, fmt.Errorf("bind address %s: give a concrete address; the API server advertises it", opts.BindAddress)
 	}
@@ -201,7 +210,8 @@ func (e *Env) writeCredentials() error {
 	e.adminToken = hex.EncodeToString(buf)
 	// token,user,uid,"group,..." as --token-auth-file reads it.
 	tokens := fmt.Sprintf("%s,kubeenv-admin,kubeenv-admin,\"system:masters\"\n", e.adminToken)
-	if err := os.WriteFile(e.path("tokens.csv"), []byte(tokens), 0o600); err != nil {
+	e.TokenAuthFile = e.path("tokens.csv")
+	if err := os.WriteFile(e.TokenAuthFile, []byte(tokens), 0o600); err != nil {
 		return fmt.Errorf("writing the token file: %w", err)
 	}
 
@@ -223,15 +233,15 @@ func (e *Env) writeCredentials() error {
 func (e *Env) path(name string) string { return filepath.Join(e.Dir, name) }
 
 func (e *Env) startEtcd(ctx context.Context) error {
-	loopback := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	listen := e.opts.EtcdAddress
 	dataDir := e.path("etcd")
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(loopback, 2)
+		ports, err := freePorts(listen, 2)
 		if err != nil {
 			return err
 		}
-		clientURL := "http://" + netip.AddrPortFrom(loopback, uint16(ports[0])).String()
-		peerURL := "http://" + netip.AddrPortFrom(loopback, uint16(ports[1])).String()
+		clientURL := "http://" + netip.AddrPortFrom(listen, uint16(ports[0])).String()
+		peerURL := "http://" + netip.AddrPortFrom(listen, uint16(ports[1])).String()
 		args := []string{
 			"--name=kubeenv",
 			"--data-dir=" + dataDir,
@@ -358,7 +368,7 @@ func (e *Env) apiServerArgs(port int) []string {
 		// and reuses them on restarts.
 		"--cert-dir=" + e.path("pki"),
 		"--authorization-mode=Node,RBAC",
-		"--token-auth-file=" + e.path("tokens.csv"),
+		"--token-auth-file=" + e.TokenAuthFile,
 		"--service-account-key-file=" + e.ServiceAccountKeyFile,
 		"--service-account-signing-key-file=" + e.ServiceAccountKeyFile,
 		"--service-account-issuer=" + ServiceAccountIssuer,
