@@ -10,7 +10,8 @@ export GOFLAGS ?= -buildvcs=false
 FUZZTIME ?= 10s
 FUZZTIME_LONG ?= 5m
 FUZZ_TARGETS := ./config:FuzzParse ./loadbalancer/ipam:FuzzAllocator ./announcer/planner:FuzzCompute \
-	./announcer/vrrp:FuzzParse ./announcer/vrrp:FuzzInstances ./announcer/l2/wire:FuzzParseNDPFrame
+	./announcer/vrrp:FuzzParse ./announcer/vrrp:FuzzInstances ./announcer/l2/wire:FuzzParseNDPFrame \
+	./announcer/controlplane:FuzzParseVIPs ./announcer/controlplane:FuzzParsePeers
 
 .PHONY: all build deps tools lint test unit integration fuzz-short fuzz bench demo clean
 
