@@ -47,6 +47,10 @@ type LoadBalancer struct {
 	cfg       *config.Config
 	configErr error  // why the config last read was refused, or nil
 	configRV  string // resourceVersion of the ConfigMap last read
+	// pending maps a Service to the pool annotation that the service
+	// controller's next status patch of it carries; nil unless
+	// ForServiceController adapted that controller.
+	pending map[string]string
 }
 
 // New returns a LoadBalancer that is not started.
@@ -98,7 +102,9 @@ func (lb *LoadBalancer) GetLoadBalancerName(_ context.Context, _ string, svc *v1
 }
 
 // EnsureLoadBalancer allocates svc's addresses, or finds those it holds, and
-// records the pool in the annotation floatlb.io/allocated-pool. Nodes do not
+// records the pool in the annotation floatlb.io/allocated-pool when it
+// differs: with the service controller's status patch when there is one
+// (see ForServiceController), else with a patch of its own. Nodes do not
 // matter: the announcer decides who makes the addresses reachable.
 func (lb *LoadBalancer) EnsureLoadBalancer(ctx context.Context, _ string, svc *v1.Service, _ []*v1.Node) (*v1.LoadBalancerStatus, error) {
 	if err := lb.wait(ctx); err != nil {
@@ -110,13 +116,14 @@ func (lb *LoadBalancer) EnsureLoadBalancer(ctx context.Context, _ string, svc *v
 		logger.V(2).Info("No address for the Service", "err", err)
 		return nil, err
 	}
-	if svc.Annotations[AnnotationAllocatedPool] != asg.Pool {
+	st := statusOf(asg)
+	if lb.recordedPool(svc) != asg.Pool && !lb.poolWithStatus(svc, asg.Pool, st) {
 		if err := lb.annotatePool(ctx, svc, asg.Pool); err != nil {
 			return nil, err
 		}
 	}
 	logger.V(2).Info("Service holds its addresses", "pool", asg.Pool, "ip", asg.IPs)
-	return statusOf(asg), nil
+	return st, nil
 }
 
 func (lb *LoadBalancer) allocate(svc *v1.Service) (ipam.Assignment, error) {
@@ -183,6 +190,7 @@ func (lb *LoadBalancer) EnsureLoadBalancerDeleted(ctx context.Context, _ string,
 	}
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
+	lb.forgetPending(svc)
 	if lb.alloc == nil {
 		return nil
 	}

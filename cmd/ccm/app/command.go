@@ -2,11 +2,18 @@
 package app
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/wait"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	cloudprovider "k8s.io/cloud-provider"
 	ccmapp "k8s.io/cloud-provider/app"
 	ccmconfig "k8s.io/cloud-provider/app/config"
+	servicecontroller "k8s.io/cloud-provider/controllers/service"
 	"k8s.io/cloud-provider/names"
 	"k8s.io/cloud-provider/options"
 	cliflag "k8s.io/component-base/cli/flag"
@@ -14,6 +21,8 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	_ "k8s.io/component-base/metrics/prometheus/clientgo" // client-go metrics on /metrics
 	_ "k8s.io/component-base/metrics/prometheus/version"  // build info on /metrics
+	controllermanager "k8s.io/controller-manager/app"
+	"k8s.io/controller-manager/controller"
 	"k8s.io/klog/v2"
 
 	"github.com/floatlb/floatlb/config"
@@ -69,7 +78,8 @@ reachable by BGP, Layer 2 or VRRP.`
 }
 
 // controllerInitializers copies the upstream constructors floatlb runs into
-// a map of its own, leaving the upstream default map untouched.
+// a map of its own, leaving the upstream default map untouched; the service
+// controller's is floatlb's own.
 func controllerInitializers() map[string]ccmapp.ControllerInitFuncConstructor {
 	out := make(map[string]ccmapp.ControllerInitFuncConstructor, len(controllers))
 	for _, name := range controllers {
@@ -77,7 +87,44 @@ func controllerInitializers() map[string]ccmapp.ControllerInitFuncConstructor {
 			out[name] = c
 		}
 	}
+	out[names.ServiceLBController] = ccmapp.ControllerInitFuncConstructor{
+		InitContext: out[names.ServiceLBController].InitContext,
+		Constructor: startServiceController,
+	}
 	return out
+}
+
+// serviceControllerAdapter is what the floatlb LoadBalancer offers the
+// service controller (loadbalancer.LoadBalancer.ForServiceController).
+type serviceControllerAdapter interface {
+	ForServiceController(kubernetes.Interface, cache.SharedIndexInformer) (kubernetes.Interface, error)
+}
+
+// startServiceController starts the upstream service controller as
+// k8s.io/cloud-provider/app does, with the client and the Service informer
+// adapted by the LoadBalancer so that recording the pool costs no write and
+// no sync of its own (see loadbalancer.ForServiceController).
+func startServiceController(initContext ccmapp.ControllerInitContext, c *ccmconfig.CompletedConfig, cloud cloudprovider.Interface) ccmapp.InitFunc {
+	return func(ctx context.Context, cc controllermanager.ControllerContext) (controller.Interface, bool, error) {
+		client := c.ClientBuilder.ClientOrDie(initContext.ClientName)
+		services := c.SharedInformers.Core().V1().Services()
+		if lb, ok := cloud.LoadBalancer(); ok {
+			if a, ok := lb.(serviceControllerAdapter); ok {
+				adapted, err := a.ForServiceController(client, services.Informer())
+				if err != nil {
+					return nil, false, fmt.Errorf("adapting the service controller: %w", err)
+				}
+				client = adapted
+			}
+		}
+		sc, err := servicecontroller.New(cloud, client, services, c.SharedInformers.Core().V1().Nodes(),
+			c.ComponentConfig.KubeCloudShared.ClusterName, utilfeature.DefaultFeatureGate)
+		if err != nil {
+			return nil, false, fmt.Errorf("creating the service controller: %w", err)
+		}
+		go sc.Run(ctx, int(c.ComponentConfig.ServiceController.ConcurrentServiceSyncs), cc.ControllerManagerMetrics)
+		return nil, true, nil
+	}
 }
 
 // initCloud registers and initializes the floatlb provider.

@@ -1,0 +1,187 @@
+package loadbalancer
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	servicehelper "k8s.io/cloud-provider/service/helpers"
+)
+
+// adapted is a started LoadBalancer adapted to a service controller; it
+// returns the controller's client.
+func adapted(t *testing.T, objs ...*v1.Service) (*LoadBalancer, kubernetes.Interface, *fake.Clientset) {
+	t.Helper()
+	lb, client, _, _ := started(t, configMap("1", testConfig), objs...)
+	inf := informers.NewSharedInformerFactory(client, 0).Core().V1().Services().Informer()
+	sc, err := lb.ForServiceController(client, inf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lb, sc, client
+}
+
+// syncLike does what the upstream service controller does with svc:
+// EnsureLoadBalancer, then a status patch when the status changes.
+func syncLike(t *testing.T, lb *LoadBalancer, sc kubernetes.Interface, svc *v1.Service) {
+	t.Helper()
+	st, err := lb.EnsureLoadBalancer(context.Background(), "", svc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if servicehelper.LoadBalancerStatusEqual(&svc.Status.LoadBalancer, st) {
+		return
+	}
+	updated := svc.DeepCopy()
+	updated.Status.LoadBalancer = *st
+	if _, err := servicehelper.PatchService(sc.CoreV1(), svc, updated); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// vip sets ipMode VIP on the addresses of svc's status, as floatlb writes it.
+func vip(svc *v1.Service) *v1.Service {
+	mode := v1.LoadBalancerIPModeVIP
+	for i := range svc.Status.LoadBalancer.Ingress {
+		svc.Status.LoadBalancer.Ingress[i].IPMode = &mode
+	}
+	return svc
+}
+
+// writes lists the API writes of a fake clientset as "verb resource/subresource".
+func writes(client *fake.Clientset) []string {
+	var out []string
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "get" || a.GetVerb() == "list" || a.GetVerb() == "watch" {
+			continue
+		}
+		w := a.GetVerb() + " " + a.GetResource().Resource
+		if a.GetSubresource() != "" {
+			w += "/" + a.GetSubresource()
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func TestForServiceController(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		svc        *v1.Service
+		wantWrites []string
+	}{
+		{"new Service: the pool rides on the status patch", lbService("new"), []string{"patch services/status"}},
+		{"addresses held, pool not recorded: a patch of its own", vip(lbService("held", "192.0.2.1")), []string{"patch services"}},
+		{"addresses held without ipMode: the pool rides on the status patch", lbService("old", "192.0.2.1"), []string{"patch services/status"}},
+		{"addresses and pool recorded: no write", func() *v1.Service {
+			svc := vip(lbService("done", "192.0.2.1"))
+			svc.Annotations = map[string]string{AnnotationAllocatedPool: "main"}
+			return svc
+		}(), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lb, sc, client := adapted(t, tc.svc)
+			client.ClearActions()
+			view, _ := serviceControllerView(tc.svc.DeepCopy())
+			syncLike(t, lb, sc, view.(*v1.Service))
+			if diff := cmp.Diff(tc.wantWrites, writes(client)); diff != "" {
+				t.Errorf("writes (-want +got):\n%s", diff)
+			}
+			got, err := client.CoreV1().Services("default").Get(ctx, tc.svc.Name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Annotations[AnnotationAllocatedPool] != "main" || len(got.Status.LoadBalancer.Ingress) != 1 {
+				t.Errorf("after a sync: annotations %v, status %+v; want the pool main and one address", got.Annotations, got.Status.LoadBalancer)
+			}
+			if p, ok := lb.pendingPool("default/" + tc.svc.Name); ok {
+				t.Errorf("pool %q still pending after the status patch", p)
+			}
+		})
+	}
+}
+
+func TestForServiceControllerFailedPatch(t *testing.T) {
+	lb, sc, client := adapted(t, lbService("web"))
+	client.PrependReactor("patch", "services", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "services"}, "web", nil)
+	})
+	st, err := lb.EnsureLoadBalancer(context.Background(), "", lbService("web"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := `{"status":{"loadBalancer":{"ingress":[{"ip":"` + st.Ingress[0].IP + `"}]}}}`
+	if _, err := sc.CoreV1().Services("default").Patch(context.Background(), "web", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err == nil {
+		t.Fatal("the patch did not fail")
+	}
+	if p, ok := lb.pendingPool("default/web"); !ok || p != "main" {
+		t.Errorf("after a failed status patch the pending pool is %q, %v; want main for the retry", p, ok)
+	}
+	if err := lb.EnsureLoadBalancerDeleted(context.Background(), "", lbService("web")); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := lb.pendingPool("default/web"); ok {
+		t.Errorf("pool %q still pending after EnsureLoadBalancerDeleted", p)
+	}
+}
+
+func TestServiceControllerView(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		annotations, want map[string]string
+	}{
+		{"others kept", map[string]string{AnnotationAllocatedPool: "main", AnnotationPool: "main"}, map[string]string{AnnotationPool: "main"}},
+		// The upstream needsUpdate compares annotations with
+		// reflect.DeepEqual: an empty map would differ from the nil one
+		// the Service had before the pool was written, and make the
+		// controller sync it again.
+		{"only the pool: nil, not empty", map[string]string{AnnotationAllocatedPool: "main"}, nil},
+		{"none", nil, nil},
+		{"empty stays empty", map[string]string{}, map[string]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := lbService("web")
+			svc.Annotations = tc.annotations
+			svc.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+			got, err := serviceControllerView(svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := lbService("web")
+			want.CreationTimestamp = svc.CreationTimestamp
+			want.Annotations = tc.want
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("the service controller's view (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWithPoolAnnotation(t *testing.T) {
+	for _, tc := range []struct{ name, patch, want string }{
+		{"status only", `{"status":{"loadBalancer":{}}}`, `{"metadata":{"annotations":{"floatlb.io/allocated-pool":"p"}},"status":{"loadBalancer":{}}}`},
+		{"other annotations kept", `{"metadata":{"annotations":{"a":"b"},"finalizers":["f"]}}`, `{"metadata":{"annotations":{"a":"b","floatlb.io/allocated-pool":"p"},"finalizers":["f"]}}`},
+		{"empty", `{}`, `{"metadata":{"annotations":{"floatlb.io/allocated-pool":"p"}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := withPoolAnnotation([]byte(tc.patch), "p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
