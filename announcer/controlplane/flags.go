@@ -46,16 +46,8 @@ func AddFlags(fs *flag.FlagSet, o *Options) {
 	fs.StringVar(&o.Interface, flagInterface, o.Interface, "Control-plane mode: the interface of the VIP (vrrp, l2) or facing the BGP peers; empty: the interface of the default route.")
 	fs.StringVar(&o.APIServer, flagAPIServer, o.APIServer, "Control-plane mode: URL of this node's kube-apiserver; the VIP is held only while its /readyz answers ok.")
 	fs.DurationVar(&o.HealthInterval, flagHealthInterval, o.HealthInterval, "Control-plane mode: how often the local /readyz is asked; 3 failures in a row give the VIP up, 2 successes take it back.")
-	fs.Func(flagVRID, "Control-plane mode vrrp: the VRID, 1-255 (default 255; list another one in the ConfigMap's vrrp.reservedVRIDs so that Service instances keep clear of it).", func(s string) error {
-		v, err := strconv.ParseUint(s, 10, 8)
-		o.VRID = uint8(v)
-		return err
-	})
-	fs.Func(flagPriority, "Control-plane mode vrrp: this node's priority, 1-254 (default 100); equal priorities keep the VIP where it is.", func(s string) error {
-		v, err := strconv.ParseUint(s, 10, 8)
-		o.Priority = uint8(v)
-		return err
-	})
+	fs.Func(flagVRID, "Control-plane mode vrrp: the VRID, 1-255 (default 255; list another one in the ConfigMap's vrrp.reservedVRIDs so that Service instances keep clear of it).", setUint8(&o.VRID))
+	fs.Func(flagPriority, "Control-plane mode vrrp: this node's priority, 1-254 (default 100); equal priorities keep the VIP where it is.", setUint8(&o.Priority))
 	fs.DurationVar(&o.AdvertInterval, flagAdvertInterval, o.AdvertInterval, "Control-plane mode vrrp: the advert interval, a multiple of 10ms; a failover takes about 3.6 times it.")
 	fs.StringVar(&o.LeaseNamespace, flagLeaseNamespace, o.LeaseNamespace, "Control-plane mode l2: namespace of the Lease.")
 	fs.StringVar(&o.LeaseName, flagLeaseName, o.LeaseName, "Control-plane mode l2: name of the Lease whose holder answers for the VIP.")
@@ -71,6 +63,15 @@ func AddFlags(fs *flag.FlagSet, o *Options) {
 		return err
 	})
 	fs.DurationVar(&o.HoldTime, flagHoldTime, o.HoldTime, "Control-plane mode bgp: the hold time offered to the routers; a crashed node's route goes after it.")
+}
+
+// setUint8 parses a flag's value into dst.
+func setUint8(dst *uint8) func(string) error {
+	return func(s string) error {
+		v, err := strconv.ParseUint(s, 10, 8)
+		*dst = uint8(v)
+		return err
+	}
 }
 
 // ParseVIPs parses a comma-separated list of addresses.

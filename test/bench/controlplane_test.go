@@ -52,10 +52,8 @@ func cpModeFailover(b *testing.B, c *cplab.Cluster, vip netip.Addr, ifname strin
 			b.Error(err)
 		}
 	}()
-	for _, n := range c.Lab.Nodes() {
-		if _, err := c.StartAnnouncer(n, args...); err != nil {
-			b.Fatal(err)
-		}
+	if err := c.StartAnnouncers(args...); err != nil {
+		b.Fatal(err)
 	}
 	bgp := ifname == "lo"
 	from := c.Lab.LANHost()

@@ -211,6 +211,16 @@ func (c *Cluster) StartAnnouncer(node *lab.Host, args ...string) (*lab.Process, 
 	return p, nil
 }
 
+// StartAnnouncers runs an announcer with args on every node.
+func (c *Cluster) StartAnnouncers(args ...string) error {
+	for _, n := range c.Lab.Nodes() {
+		if _, err := c.StartAnnouncer(n, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RestartAnnouncer starts the node's announcer again with the command line
 // of its last start, as kubelet restarts a static Pod.
 func (c *Cluster) RestartAnnouncer(node *lab.Host) (*lab.Process, error) {

@@ -281,8 +281,15 @@ func (c *cluster) routeVia(ip netip.Addr, timeout time.Duration, nodes ...string
 // routeViaOn is routeVia on another router of the lab.
 func (c *cluster) routeViaOn(router *lab.Host, ip netip.Addr, timeout time.Duration, nodes ...string) {
 	c.t.Helper()
+	routeViaNodes(c.t, c.lab, router, ip, timeout, nodes...)
+}
+
+// routeViaNodes waits until router's route to ip goes via exactly nodes
+// (their addresses of ip's family).
+func routeViaNodes(t testing.TB, l *lab.Lab, router *lab.Host, ip netip.Addr, timeout time.Duration, nodes ...string) {
+	t.Helper()
 	var want []netip.Addr
-	for _, n := range c.lab.Nodes() {
+	for _, n := range l.Nodes() {
 		for _, name := range nodes {
 			if n.Name == name {
 				if ip.Is4() {
@@ -294,8 +301,8 @@ func (c *cluster) routeViaOn(router *lab.Host, ip netip.Addr, timeout time.Durat
 		}
 	}
 	sortAddrs(want)
-	eventually(c.t, timeout, fmt.Sprintf("%s's route to %s goes via %v", router.Name, ip, nodes), func(ctx context.Context) error {
-		r, ok, err := c.lab.Route(ctx, router, netip.PrefixFrom(ip, ip.BitLen()))
+	eventually(t, timeout, fmt.Sprintf("%s's route to %s goes via %v", router.Name, ip, nodes), func(ctx context.Context) error {
+		r, ok, err := l.Route(ctx, router, netip.PrefixFrom(ip, ip.BitLen()))
 		if err != nil {
 			return err
 		}
