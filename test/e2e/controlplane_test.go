@@ -8,10 +8,12 @@ import (
 	"testing"
 	"time"
 
+	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/floatlb/floatlb/test/cplab"
 	"github.com/floatlb/floatlb/test/e2e/lab"
+	"github.com/floatlb/floatlb/test/fixture"
 )
 
 // The control-plane VIPs of TestControlPlaneVIP: on the LAN for vrrp and
@@ -32,72 +34,26 @@ func TestControlPlaneVIP(t *testing.T) {
 	lab.Require(t, "bird", "birdc")
 	c := cplab.Start(t, binaries.announcer, cpVRRP4, cpVRRP6, cpL2, cpBGP)
 	ctx := context.Background()
-	lan := c.Lab.LANHost()
 
 	t.Run("vrrp", func(t *testing.T) {
 		defer stopControlPlane(t, c, "eth0", cpVRRP4, cpVRRP6)
-		for _, n := range c.Lab.Nodes() {
-			if _, err := c.StartAnnouncer(n, "--control-plane-vip="+cpVRRP4.String()+","+cpVRRP6.String(),
-				"--control-plane-mode=vrrp", "--control-plane-advert-interval=100ms"); err != nil {
-				t.Fatal(err)
-			}
+		if err := c.StartAnnouncers("--control-plane-vip="+cpVRRP4.String()+","+cpVRRP6.String(),
+			"--control-plane-mode=vrrp", "--control-plane-advert-interval=100ms"); err != nil {
+			t.Fatal(err)
 		}
-		holder := soleHolder(t, c, cpVRRP4, "eth0", "")
-		soleHolder(t, c, cpVRRP6, "eth0", "")
-		readyzThrough(t, c, lan, cpVRRP4, cpVRRP6)
-
-		t.Log("killing the API server of " + holder)
-		killAPIServer(t, c, holder)
-		next := soleHolder(t, c, cpVRRP4, "eth0", holder)
-		readyzThrough(t, c, lan, cpVRRP4)
-		soleHolder(t, c, cpVRRP6, "eth0", holder)
-		readyzThrough(t, c, lan, cpVRRP6)
-		startAPIServer(t, c, holder)
-
-		t.Log("killing the announcer of " + next)
-		killAnnouncer(t, c, next)
-		// The killed master left the VIP on its interface (it comes off
-		// when the announcer restarts, as kubelet would restart it).
-		eventually(t, 30*time.Second, "another node holds "+cpVRRP4.String(), func(ctx context.Context) error {
-			return holdsOtherThan(ctx, c, cpVRRP4, "eth0", next)
-		})
-		readyzThrough(t, c, lan, cpVRRP4)
-		restartAnnouncer(t, c, next)
-		soleHolder(t, c, cpVRRP4, "eth0", next)
-		soleHolder(t, c, cpVRRP6, "eth0", "")
-		readyzThrough(t, c, lan, cpVRRP4, cpVRRP6)
+		holderFailovers(t, c, "eth0", nil, cpVRRP4, cpVRRP6)
 	})
 
 	t.Run("l2", func(t *testing.T) {
 		defer stopControlPlane(t, c, "eth0", cpL2)
-		for _, n := range c.Lab.Nodes() {
-			if _, err := c.StartAnnouncer(n, "--control-plane-vip="+cpL2.String(), "--control-plane-mode=l2",
-				"--kubeconfig="+c.Kubeconfig, "--control-plane-lease-duration=2s"); err != nil {
-				t.Fatal(err)
-			}
+		if err := c.StartAnnouncers("--control-plane-vip="+cpL2.String(), "--control-plane-mode=l2",
+			"--kubeconfig="+c.Kubeconfig, "--control-plane-lease-duration=2s"); err != nil {
+			t.Fatal(err)
 		}
-		holder := soleHolder(t, c, cpL2, "eth0", "")
-		leaseHeldBy(t, c, holder)
-		readyzThrough(t, c, lan, cpL2)
-
-		t.Log("killing the API server of " + holder)
-		killAPIServer(t, c, holder)
-		next := soleHolder(t, c, cpL2, "eth0", holder)
-		leaseHeldBy(t, c, next)
-		readyzThrough(t, c, lan, cpL2)
-		startAPIServer(t, c, holder)
-
-		t.Log("killing the announcer of " + next)
-		killAnnouncer(t, c, next)
-		eventually(t, 30*time.Second, "another node holds "+cpL2.String(), func(ctx context.Context) error {
-			return holdsOtherThan(ctx, c, cpL2, "eth0", next)
-		})
-		readyzThrough(t, c, lan, cpL2)
-		restartAnnouncer(t, c, next)
-		last := soleHolder(t, c, cpL2, "eth0", next)
-		leaseHeldBy(t, c, last)
-		readyzThrough(t, c, lan, cpL2)
+		holderFailovers(t, c, "eth0", func(holder string) { leaseHeldBy(t, c, holder) }, cpL2)
 	})
+
+	t.Run("vrrp beside Service VIPs", func(t *testing.T) { besideServices(t, c) })
 
 	t.Run("bgp", func(t *testing.T) {
 		defer stopControlPlane(t, c, "lo", cpBGP)
@@ -106,11 +62,9 @@ func TestControlPlaneVIP(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { _ = router.Process.Stop() }()
-		for _, n := range c.Lab.Nodes() {
-			if _, err := c.StartAnnouncer(n, "--control-plane-vip="+cpBGP.String(), "--control-plane-mode=bgp",
-				"--control-plane-bgp-peers="+c.Lab.Router().IPv4.String()+":64500", "--control-plane-bgp-hold-time=3s"); err != nil {
-				t.Fatal(err)
-			}
+		if err := c.StartAnnouncers("--control-plane-vip="+cpBGP.String(), "--control-plane-mode=bgp",
+			"--control-plane-bgp-peers="+c.Lab.Router().IPv4.String()+":64500", "--control-plane-bgp-hold-time=3s"); err != nil {
+			t.Fatal(err)
 		}
 		all := []string{"node1", "node2", "node3"}
 		cpRouteVia(t, c, all...)
@@ -131,6 +85,56 @@ func TestControlPlaneVIP(t *testing.T) {
 		cpRouteVia(t, c, all...)
 		readyzThrough(t, c, c.Lab.Client(), cpBGP)
 	})
+}
+
+// holderFailovers checks the VIPs' failovers in vrrp and l2 mode: one
+// node holds them and kubectl on the LAN gets /readyz through each; the
+// holder's API server is killed, and another node takes over (and the API
+// server comes back); the new holder's announcer is killed (kill -9), and
+// another node takes over; it starts again (as kubelet restarts a static
+// Pod) and removes what it left behind. check, if set, runs with each
+// holder.
+func holderFailovers(t *testing.T, c *cplab.Cluster, ifname string, check func(holder string), vips ...netip.Addr) {
+	t.Helper()
+	if check == nil {
+		check = func(string) {}
+	}
+	lan := c.Lab.LANHost()
+	holder := soleHolder(t, c, vips[0], ifname, "")
+	for _, ip := range vips[1:] {
+		soleHolder(t, c, ip, ifname, "")
+	}
+	check(holder)
+	readyzThrough(t, c, lan, vips...)
+
+	t.Log("killing the API server of " + holder)
+	killAPIServer(t, c, holder)
+	var next string
+	for _, ip := range vips {
+		next = soleHolder(t, c, ip, ifname, holder)
+		readyzThrough(t, c, lan, ip)
+	}
+	check(next)
+	startAPIServer(t, c, holder)
+
+	t.Log("killing the announcer of " + next)
+	killAnnouncer(t, c, next)
+	// The killed holder left the VIPs on its interface (they come off when
+	// the announcer restarts); the new holder's gratuitous ARP / NA has
+	// moved the clients.
+	for _, ip := range vips {
+		eventually(t, 30*time.Second, "another node holds "+ip.String(), func(ctx context.Context) error {
+			return holdsOtherThan(ctx, c, ip, ifname, next)
+		})
+		readyzThrough(t, c, lan, ip)
+	}
+	restartAnnouncer(t, c, next)
+	last := soleHolder(t, c, vips[0], ifname, next)
+	for _, ip := range vips[1:] {
+		soleHolder(t, c, ip, ifname, "")
+	}
+	check(last)
+	readyzThrough(t, c, lan, vips...)
 }
 
 // soleHolder waits until exactly one node, not notNode, has ip on ifname,
@@ -194,25 +198,7 @@ func leaseHeldBy(t *testing.T, c *cplab.Cluster, node string) {
 // exactly nodes.
 func cpRouteVia(t *testing.T, c *cplab.Cluster, nodes ...string) {
 	t.Helper()
-	var want []netip.Addr
-	for _, n := range nodes {
-		want = append(want, c.Node(n).IPv4)
-	}
-	sortAddrs(want)
-	eventually(t, 30*time.Second, fmt.Sprintf("the route to %s goes via %v", cpBGP, nodes), func(ctx context.Context) error {
-		r, ok, err := c.Lab.Route(ctx, c.Lab.Router(), netip.PrefixFrom(cpBGP, 32))
-		if err != nil {
-			return err
-		}
-		var got []netip.Addr
-		if ok {
-			got = r.Gateways()
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			return fmt.Errorf("route via %v", got)
-		}
-		return nil
-	})
+	routeViaNodes(t, c.Lab, c.Lab.Router(), cpBGP, 30*time.Second, nodes...)
 }
 
 func killAPIServer(t *testing.T, c *cplab.Cluster, node string) {
@@ -255,6 +241,116 @@ func stopControlPlane(t *testing.T, c *cplab.Cluster, ifname string, vips ...net
 	for _, ip := range vips {
 		if holders, err := c.Holders(context.Background(), ip, ifname); err != nil || len(holders) > 0 {
 			t.Errorf("after SIGTERM to every announcer, %s is on %v (%v)", ip, holders, err)
+		}
+	}
+}
+
+// cpServiceConfig is a vrrp pool on the LAN for the Service announcers
+// that run beside the control-plane ones.
+const cpServiceConfig = `
+apiVersion: floatlb.io/v1alpha1
+kind: Config
+pools:
+- name: lan
+  addresses: [192.0.2.64/28]
+  mode: vrrp
+vrrp:
+  advertInterval: 100ms
+`
+
+// besideServices checks that Service VIPs (the DaemonSet announcer, vrrp
+// mode) and the control-plane VIP (the static Pod, vrrp mode, VRID 255
+// which vrrp.reservedVRIDs keeps from Service instances) run side by side:
+// neither announcer takes the other's adverts for a foreign router, and a
+// crash and restart of one leaves the other's VIP where it is.
+func besideServices(t *testing.T, c *cplab.Cluster) {
+	ctx := context.Background()
+	client := c.Env.Client
+	for _, n := range c.Lab.Nodes() {
+		if err := fixture.RegisterNode(ctx, client, n.Name, n.IPv4, n.IPv6); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fixture.SetConfig(ctx, client, cpServiceConfig); err != nil {
+		t.Fatal(err)
+	}
+	svcIP := netip.MustParseAddr("192.0.2.66")
+	svc := lbService("beside", func(s *v1.Service) {
+		single := v1.IPFamilyPolicySingleStack
+		s.Spec.IPFamilyPolicy, s.Spec.IPFamilies = &single, []v1.IPFamily{v1.IPv4Protocol}
+	})
+	created, err := client.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No CCM here: write the address as it would.
+	created.Status.LoadBalancer.Ingress = []v1.LoadBalancerIngress{{IP: svcIP.String()}}
+	if _, err := client.CoreV1().Services("default").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	services := map[string]*lab.Process{}
+	startService := func(n *lab.Host) {
+		p, err := c.Lab.StartProcess(n, binaries.announcer, "--kubeconfig="+c.Env.Kubeconfig, "--node-name="+n.Name,
+			"--metrics-bind-address="+n.Mgmt4.String()+":7475", "-v=2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		services[n.Name] = p
+	}
+	for _, n := range c.Lab.Nodes() {
+		startService(n)
+	}
+	defer func() {
+		for _, p := range services {
+			_ = p.Stop()
+		}
+	}()
+	defer stopControlPlane(t, c, "eth0", cpVRRP4)
+	if err := c.StartAnnouncers("--control-plane-vip="+cpVRRP4.String(), "--control-plane-mode=vrrp", "--control-plane-advert-interval=100ms"); err != nil {
+		t.Fatal(err)
+	}
+	nodes := []string{"node1", "node2", "node3"}
+	svcHolder, err := fixture.VRRPMaster(svcIP, "eth0", nodes, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first to start may be master a moment before the node of the
+	// highest priority takes over.
+	eventually(t, 30*time.Second, svcHolder+" alone holds "+svcIP.String(), func(ctx context.Context) error {
+		holders, err := c.Holders(ctx, svcIP, "eth0")
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(holders, []string{svcHolder}) {
+			return fmt.Errorf("held by %v", holders)
+		}
+		return nil
+	})
+	cpHolder := soleHolder(t, c, cpVRRP4, "eth0", "")
+	readyzThrough(t, c, c.Lab.LANHost(), cpVRRP4)
+
+	t.Log("killing and restarting the Service announcer of " + cpHolder + ", and the control-plane one of " + svcHolder)
+	if err := services[cpHolder].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	startService(c.Node(cpHolder))
+	killAnnouncer(t, c, svcHolder)
+	restartAnnouncer(t, c, svcHolder)
+	time.Sleep(3 * time.Second) // both settle; a clash would show now
+	if got := soleHolder(t, c, cpVRRP4, "eth0", ""); got != cpHolder && svcHolder != cpHolder {
+		t.Errorf("the control-plane VIP moved from %s to %s when %s's Service announcer restarted", cpHolder, got, cpHolder)
+	}
+	if got := soleHolder(t, c, svcIP, "eth0", ""); got != svcHolder && svcHolder != cpHolder {
+		t.Errorf("the Service VIP moved from %s to %s when %s's control-plane announcer restarted", svcHolder, got, svcHolder)
+	}
+	readyzThrough(t, c, c.Lab.LANHost(), cpVRRP4)
+	events, err := client.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events.Items {
+		if e.Reason == "floatlb.io/VRRPForeignRouter" {
+			t.Errorf("the Service announcers saw a foreign router: %s", e.Message)
 		}
 	}
 }
