@@ -1,12 +1,19 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"maps"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -33,52 +41,298 @@ pools:
   addresses: [198.19.0.0/16]
 `
 
-// BenchmarkTimeToIP1000 reports, for 1,000 Services created in one burst:
-// the time the API server needs to create them (floor-create), to create
-// them and have a trivial writer patch each status at floatlb-ccm's default
-// QPS (floor-create+status), and the time until floatlb-ccm at its default
-// flags has given every one an address (floatlb).
-func BenchmarkTimeToIP1000(b *testing.B) { benchTimeToIP(b, 1000) }
+// burstNamespace holds the measured Services of every run.
+const burstNamespace = "lb"
 
-func benchTimeToIP(b *testing.B, n int) {
-	for b.Loop() {
-		env := kubeenv.StartT(b, kubeenv.Options{})
-		cfg := env.RESTConfig()
-		cfg.QPS, cfg.Burst = 1000, 2000 // the creator is not what is measured
-		client := kubernetes.NewForConfigOrDie(cfg)
-		writerCfg := env.RESTConfig()
-		writerCfg.QPS, writerCfg.Burst = 500, 1000 // floatlb-ccm's defaults
-		writer := kubernetes.NewForConfigOrDie(writerCfg)
-		for _, ns := range []string{"floatlb-system", "floor", "status", "floatlb"} {
-			if _, err := client.CoreV1().Namespaces().Create(context.Background(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-				b.Fatal(err)
-			}
+// BenchmarkTimeToIP5000 reports, for 5,000 Services created in one burst by
+// 16 clients, each run against a fresh API server:
+//
+//   - floor-create: the time the API server needs to create them;
+//   - floor-status: to create them and have a trivial writer patch each
+//     status at floatlb-ccm's default client QPS;
+//   - floatlb: the time until floatlb-ccm at its default flags has given
+//     every one an address, and the API writes it made per Service;
+//   - floatlb-syncs=N, floatlb-qps=N: the same with other flags.
+//
+// A stock API server has 2,768 node ports: the Services ask for none.
+// FLOATLB_BENCH_CCM_FLAGS adds flags to every floatlb run;
+// FLOATLB_BENCH_PROFILE=dir saves CPU profiles of floatlb-ccm and
+// kube-apiserver over the first 20 s of each floatlb burst there.
+func BenchmarkTimeToIP5000(b *testing.B) {
+	const n = 5000
+	var floor, atDefaults time.Duration
+	b.Run("floor-create", func(b *testing.B) {
+		for b.Loop() {
+			env, client := burstEnv(b, false)
+			d, _ := measured(b, env, func() time.Duration { return timeBurst(b, client, burstNamespace, n, nil) })
+			reportBurst(b, n, d, nil)
 		}
-
-		floor := timeBurst(b, client, "floor", n, nil)
-		withStatus := timeBurst(b, client, "status", n, func(ctx context.Context, svc *v1.Service, i int) error {
-			patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":"198.18.%d.%d"}]}}}`, i/256, i%256)
-			_, err := writer.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
-			return err
+	})
+	b.Run("floor-status", func(b *testing.B) {
+		for b.Loop() {
+			env, client := burstEnv(b, false)
+			writerCfg := env.RESTConfig()
+			writerCfg.QPS, writerCfg.Burst = defaultCCMQPS, defaultCCMBurst
+			writer := kubernetes.NewForConfigOrDie(writerCfg)
+			d, writes := measured(b, env, func() time.Duration {
+				return timeBurst(b, client, burstNamespace, n, func(ctx context.Context, svc *v1.Service, i int) error {
+					patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":"198.19.%d.%d"}]}}}`, i/256, i%256)
+					_, err := writer.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
+					return err
+				})
+			})
+			reportBurst(b, n, d, writes)
+			floor = d
+		}
+	})
+	for _, run := range []struct {
+		name  string
+		flags []string
+	}{
+		{"floatlb", nil},
+		{"floatlb-syncs=50", []string{"--concurrent-service-syncs=50"}},
+		{"floatlb-qps=2000", []string{"--kube-api-qps=2000", "--kube-api-burst=4000"}},
+	} {
+		b.Run(run.name, func(b *testing.B) {
+			profileDir := os.Getenv("FLOATLB_BENCH_PROFILE")
+			flags := run.flags
+			if profileDir != "" {
+				flags = append(slices.Clone(flags), "--authorization-always-allow-paths=/healthz,/readyz,/livez,/debug/pprof/*")
+			}
+			for b.Loop() {
+				env, client := burstEnv(b, profileDir != "")
+				if _, err := client.CoreV1().ConfigMaps("floatlb-system").Create(context.Background(), &v1.ConfigMap{
+					ObjectMeta: metav1.ObjectMeta{Namespace: "floatlb-system", Name: "floatlb-config"},
+					Data:       map[string]string{"config.yaml": config},
+				}, metav1.CreateOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				// One Node, as any cluster has: without, the service
+				// controller adds a Warning Event to every sync.
+				if _, err := client.CoreV1().Nodes().Create(context.Background(), &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}}, metav1.CreateOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				ccm := runCCM(b, env, flags...)
+				warmUp(b, client)
+				before := ccm.cpu()
+				d, writes := measured(b, env, func() time.Duration {
+					if profileDir != "" {
+						defer saveCPUProfiles(b, filepath.Join(profileDir, run.name), env, ccm.port)()
+					}
+					return timeUntilAddressed(b, client, burstNamespace, n)
+				})
+				used := ccm.cpu() - before
+				ccm.stop()
+				b.ReportMetric(used.Seconds(), "s-ccm-cpu")
+				reportBurst(b, n, d, writes)
+				if run.name == "floatlb" {
+					atDefaults = d
+				}
+			}
 		})
+	}
+	if floor > 0 && atDefaults > 0 {
+		b.Logf("%d Services: floatlb-ccm at its default flags takes %.2f× the create+status floor", n, atDefaults.Seconds()/floor.Seconds())
+	}
+}
 
-		if _, err := client.CoreV1().ConfigMaps("floatlb-system").Create(context.Background(), &v1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "floatlb-system", Name: "floatlb-config"},
-			Data:       map[string]string{"config.yaml": config},
-		}, metav1.CreateOptions{}); err != nil {
+// defaultCCMQPS and defaultCCMBurst are floatlb-ccm's default client rate
+// limits (cmd/ccm/app), which the trivial writer of the floor also gets.
+const defaultCCMQPS, defaultCCMBurst = 500, 1000
+
+// burstEnv starts a fresh API server, with /debug/pprof when profiling,
+// creates the namespaces of a run and returns it with a client fast enough
+// not to be what is measured.
+func burstEnv(b *testing.B, profiling bool) (*kubeenv.Env, kubernetes.Interface) {
+	var opts kubeenv.Options
+	if profiling {
+		opts.APIServerFlags = []string{"--profiling=true"}
+	}
+	env := kubeenv.StartT(b, opts)
+	cfg := env.RESTConfig()
+	cfg.QPS, cfg.Burst = 1000, 2000
+	client := kubernetes.NewForConfigOrDie(cfg)
+	for _, ns := range []string{"floatlb-system", "warm-up", burstNamespace} {
+		if _, err := client.CoreV1().Namespaces().Create(context.Background(), &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		stop, cpu := startCCM(b, env)
-		withCCM := timeUntilAddressed(b, client, "floatlb", n)
-		used := cpu()
-		stop()
+	}
+	return env, client
+}
 
-		b.ReportMetric(floor.Seconds(), "s-floor-create")
-		b.ReportMetric(withStatus.Seconds(), "s-floor-create+status")
-		b.ReportMetric(withCCM.Seconds(), "s-floatlb")
-		b.ReportMetric(used.Seconds(), "s-ccm-cpu")
-		b.Logf("%d Services: API server creates them in %s, creates and patches status in %s; floatlb-ccm (default flags) gives all an address in %s using %s of CPU (%.2f× the create+status floor)",
-			n, floor.Round(time.Millisecond), withStatus.Round(time.Millisecond), withCCM.Round(time.Millisecond), used.Round(time.Millisecond), withCCM.Seconds()/withStatus.Seconds())
+// saveCPUProfiles starts taking 20 s CPU profiles of kube-apiserver and of
+// the floatlb-ccm listening on ccmPort, to prefix-apiserver.pprof and
+// prefix-ccm.pprof; the function it returns waits until both are saved.
+func saveCPUProfiles(b *testing.B, prefix string, env *kubeenv.Env, ccmPort int) (wait func()) {
+	if err := os.MkdirAll(filepath.Dir(prefix), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	const seconds = "20"
+	var wg sync.WaitGroup
+	save := func(file string, get func() ([]byte, error)) {
+		wg.Go(func() {
+			data, err := get()
+			if err == nil {
+				err = os.WriteFile(file, data, 0o644)
+			}
+			if err != nil {
+				b.Errorf("CPU profile %s: %v", file, err)
+			}
+		})
+	}
+	save(prefix+"-apiserver.pprof", func() ([]byte, error) {
+		client := kubernetes.NewForConfigOrDie(env.RESTConfig())
+		return client.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", seconds).DoRaw(context.Background())
+	})
+	save(prefix+"-ccm.pprof", func() ([]byte, error) {
+		// floatlb-ccm serves a self-signed certificate.
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		resp, err := c.Get(fmt.Sprintf("https://127.0.0.1:%d/debug/pprof/profile?seconds=%s", ccmPort, seconds))
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("floatlb-ccm answered %s", resp.Status)
+		}
+		return io.ReadAll(resp.Body)
+	})
+	return wg.Wait
+}
+
+// apiCounts are the API server's request counters by "VERB resource[/subresource]".
+type apiCounts map[string]float64
+
+// burstFigures is what the API server did during a burst.
+type burstFigures struct {
+	writes apiCounts // writes other than the creates of the burst
+	cpu    time.Duration
+}
+
+// measured runs burst, which returns how long it took, and returns that
+// with what the API server did meanwhile.
+func measured(b *testing.B, env *kubeenv.Env, burst func() time.Duration) (time.Duration, *burstFigures) {
+	before, cpuBefore := scrapeAPIServer(b, env)
+	took := burst()
+	// Writes still in flight (Events) land after the last address: count
+	// until a second passes without one.
+	after, cpuAfter := scrapeAPIServer(b, env)
+	for settle := time.Now().Add(time.Minute); time.Now().Before(settle); {
+		time.Sleep(time.Second)
+		again, cpu := scrapeAPIServer(b, env)
+		if writeTotal(again) == writeTotal(after) {
+			break
+		}
+		after, cpuAfter = again, cpu
+	}
+	writes := apiCounts{}
+	for k, v := range after {
+		if d := v - before[k]; d > 0 && isWrite(k) && !apiServersOwn[k] {
+			writes[k] = d
+		}
+	}
+	return took, &burstFigures{writes: writes, cpu: cpuAfter - cpuBefore}
+}
+
+// apiServersOwn are the writes of a burst that are not the CCM's: the
+// creates, the ClusterIP each create reserves, the API server's lease.
+var apiServersOwn = map[string]bool{"POST services": true, "POST ipaddresses": true, "PUT leases": true}
+
+func writeTotal(c apiCounts) float64 {
+	total := 0.0
+	for k, v := range c {
+		if isWrite(k) {
+			total += v
+		}
+	}
+	return total
+}
+
+func isWrite(key string) bool {
+	verb, _, _ := strings.Cut(key, " ")
+	switch verb {
+	case "POST", "PUT", "PATCH", "DELETE", "APPLY", "DELETECOLLECTION":
+		return true
+	}
+	return false
+}
+
+// reportBurst reports the time of a burst of n Services, the API server's
+// CPU and its writes per Service.
+func reportBurst(b *testing.B, n int, d time.Duration, f *burstFigures) {
+	b.ReportMetric(d.Seconds(), "s")
+	line := fmt.Sprintf("%d Services in %s", n, d.Round(time.Millisecond))
+	if f != nil {
+		b.ReportMetric(f.cpu.Seconds(), "s-apiserver-cpu")
+		total := 0.0
+		var kinds []string
+		for _, k := range slices.Sorted(maps.Keys(f.writes)) {
+			per := f.writes[k] / float64(n)
+			total += per
+			kinds = append(kinds, fmt.Sprintf("%s %.2f", k, per))
+			b.ReportMetric(per, strings.ReplaceAll(strings.ToLower(k), " ", "-")+"/svc")
+		}
+		b.ReportMetric(total, "writes/svc")
+		line += fmt.Sprintf("; API server CPU %s; writes per Service other than the creates: %.2f (%s)", f.cpu.Round(time.Millisecond), total, strings.Join(kinds, ", "))
+	}
+	b.Log(line)
+}
+
+// scrapeAPIServer reads apiserver_request_total by verb and resource, and
+// the API server's CPU time, from its /metrics.
+func scrapeAPIServer(b *testing.B, env *kubeenv.Env) (apiCounts, time.Duration) {
+	client := kubernetes.NewForConfigOrDie(env.RESTConfig())
+	raw, err := client.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	if err != nil {
+		b.Fatalf("reading the API server's metrics: %v", err)
+	}
+	counts := apiCounts{}
+	var cpu time.Duration
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if s, ok := strings.CutPrefix(line, "process_cpu_seconds_total "); ok {
+			f, _ := strconv.ParseFloat(s, 64)
+			cpu = time.Duration(f * float64(time.Second))
+			continue
+		}
+		s, ok := strings.CutPrefix(line, "apiserver_request_total{")
+		if !ok {
+			continue
+		}
+		labelText, value, ok := strings.Cut(s, "} ")
+		if !ok {
+			continue
+		}
+		labels := map[string]string{}
+		for _, kv := range strings.Split(labelText, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			labels[k] = strings.Trim(v, `"`)
+		}
+		key := labels["verb"] + " " + labels["resource"]
+		if labels["subresource"] != "" {
+			key += "/" + labels["subresource"]
+		}
+		f, _ := strconv.ParseFloat(value, 64)
+		counts[key] += f
+	}
+	return counts, cpu
+}
+
+// warmUp waits until floatlb-ccm gives a first Service an address, so that
+// its start is not part of what is measured.
+func warmUp(b *testing.B, client kubernetes.Interface) {
+	ctx := context.Background()
+	if _, err := client.CoreV1().Services("warm-up").Create(ctx, loadBalancer("warm-up", 0), metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		svc, err := client.CoreV1().Services("warm-up").Get(ctx, loadBalancer("warm-up", 0).Name, metav1.GetOptions{})
+		return err == nil && len(svc.Status.LoadBalancer.Ingress) > 0, nil
+	})
+	if err != nil {
+		b.Fatalf("floatlb-ccm gave no address to a first Service: %v", err)
 	}
 }
 
@@ -90,6 +344,8 @@ func timeBurst(b *testing.B, client kubernetes.Interface, namespace string, n in
 	return time.Since(start)
 }
 
+// createBurst creates n Services in namespace with 16 workers, calling then
+// for each after it is created.
 func createBurst(b *testing.B, client kubernetes.Interface, namespace string, n int, then func(context.Context, *v1.Service, int) error) {
 	ctx := context.Background()
 	next := make(chan int)
@@ -120,7 +376,7 @@ func createBurst(b *testing.B, client kubernetes.Interface, namespace string, n 
 }
 
 // timeUntilAddressed creates n Services and returns the time from the first
-// create until every one holds an address, watched with an informer.
+// create until an informer has seen every one hold an address.
 func timeUntilAddressed(b *testing.B, client kubernetes.Interface, namespace string, n int) time.Duration {
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(namespace))
 	inf := factory.Core().V1().Services().Informer()
@@ -154,6 +410,8 @@ func timeUntilAddressed(b *testing.B, client kubernetes.Interface, namespace str
 	select {
 	case <-done:
 	case <-time.After(10 * time.Minute):
+		mu.Lock()
+		defer mu.Unlock()
 		b.Fatalf("only %d of %d Services hold an address after 10 minutes", len(addressed), n)
 	}
 	return time.Since(start)
@@ -172,9 +430,22 @@ func loadBalancer(namespace string, i int) *v1.Service {
 	}
 }
 
-// startCCM starts floatlb-ccm at its default flags and returns a stop
-// function and one that reads the CPU time it used so far.
-func startCCM(b *testing.B, env *kubeenv.Env) (stop func(), cpu func() time.Duration) {
+// startCCM starts floatlb-ccm at its default flags, plus extra and those of
+// $FLOATLB_BENCH_CCM_FLAGS, and returns a stop function and one that reads
+// the CPU time it used so far.
+func startCCM(b *testing.B, env *kubeenv.Env, extra ...string) (stop func(), cpu func() time.Duration) {
+	p := runCCM(b, env, extra...)
+	return p.stop, p.cpu
+}
+
+// ccmProcess is a running floatlb-ccm.
+type ccmProcess struct {
+	stop func()
+	cpu  func() time.Duration // CPU time used so far
+	port int                  // of its secure serving on 127.0.0.1
+}
+
+func runCCM(b *testing.B, env *kubeenv.Env, extra ...string) *ccmProcess {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -188,6 +459,7 @@ func startCCM(b *testing.B, env *kubeenv.Env) (stop func(), cpu func() time.Dura
 	}
 	args := []string{"--kubeconfig=" + env.Kubeconfig, "--authentication-skip-lookup",
 		"--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(port)}
+	args = append(args, extra...)
 	// FLOATLB_BENCH_CCM_FLAGS adds flags, to compare settings with the defaults.
 	args = append(args, strings.Fields(os.Getenv("FLOATLB_BENCH_CCM_FLAGS"))...)
 	cmd := exec.Command(ccmBinary, args...)
@@ -198,7 +470,7 @@ func startCCM(b *testing.B, env *kubeenv.Env) (stop func(), cpu func() time.Dura
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); out.Close(); close(exited) }()
-	stop = func() {
+	stop := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -207,9 +479,8 @@ func startCCM(b *testing.B, env *kubeenv.Env) (stop func(), cpu func() time.Dura
 			<-exited
 		}
 	}
-	cpu = func() time.Duration { return processCPU(cmd.Process.Pid) }
 	b.Cleanup(stop)
-	return stop, cpu
+	return &ccmProcess{stop: stop, cpu: func() time.Duration { return processCPU(cmd.Process.Pid) }, port: port}
 }
 
 // processCPU reads the user+system CPU time of pid from /proc.
