@@ -56,7 +56,7 @@ fuzz:
 bench: deps tools
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./loadbalancer/ipam/
 	FLOATLB_TOOLS_BIN=$$(hack/build-tools.sh 2>/dev/null | tail -n1) FLOATLB_REQUIRE_APISERVER=1 \
-		$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 -timeout 30m ./test/bench/
+		$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 -timeout 120m ./test/bench/
 
 # FLOATLB_DEMO_KEEP=1 keeps it running until Ctrl-C, with commands to try.
 demo: deps tools build

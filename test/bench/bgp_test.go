@@ -3,21 +3,13 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/floatlb/floatlb/test/e2e/lab"
@@ -79,19 +71,8 @@ func newBGPBed(b *testing.B, nodes int) *bgpBed {
 }
 
 // announcer starts floatlb-announcer on h and waits for its BGP session.
-// FLOATLB_BENCH_ANNOUNCER_ENV sets its environment (say "GOGC=50"), to
-// compare runtime settings with the defaults.
 func (bed *bgpBed) announcer(b *testing.B, h *lab.Host) *lab.Process {
-	args := []string{"--kubeconfig=" + bed.env.Kubeconfig, "--node-name=" + h.Name,
-		"--metrics-bind-address=" + h.Mgmt4.String() + ":7475", "--profiling"}
-	name := announcerBinary
-	if env := strings.Fields(os.Getenv("FLOATLB_BENCH_ANNOUNCER_ENV")); len(env) > 0 {
-		name, args = "env", append(append(env, announcerBinary), args...)
-	}
-	p, err := bed.lab.StartProcess(h, name, args...)
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := startAnnouncer(b, bed.lab, bed.env, h, "--profiling")
 	if err := bed.bird.WaitEstablished(context.Background(), h.Name); err != nil {
 		b.Fatal(err)
 	}
@@ -100,17 +81,7 @@ func (bed *bgpBed) announcer(b *testing.B, h *lab.Host) *lab.Process {
 
 // service creates a LoadBalancer Service holding ip in its status.
 func (bed *bgpBed) service(ctx context.Context, name string, ip netip.Addr) error {
-	no := false
-	svc, err := bed.client.CoreV1().Services("bench").Create(ctx, &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec:       v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, AllocateLoadBalancerNodePorts: &no, Ports: []v1.ServicePort{{Port: 80}}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q}]}}}`, ip)
-	_, err = bed.client.CoreV1().Services("bench").Patch(ctx, svc.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status")
-	return err
+	return createService(ctx, bed.client, name, false, ip)
 }
 
 // routeCount returns how many /32 routes of the pool the router holds.
@@ -150,82 +121,19 @@ func waitFor(b *testing.B, timeout time.Duration, what string, cond func() bool)
 }
 
 // BenchmarkAnnouncerBGP5000 reports one announcer's footprint with 5,000
-// bgp-mode addresses announced to one peer: the time until the router holds
-// them all, its RSS (with its anonymous and file-backed parts and its
-// peak), its RSS before any Service exists (the binary, the runtime and
-// client-go's caches of the Nodes), its CPU use during the burst and per
-// second while idle, and the working set of its binary (MiB-rss-file-ws:
-// RssFile after the kernel was asked to reclaim the executable's pages and
-// the announcer ran idle for 35 s; see dropFilePages).
-// FLOATLB_BENCH_PROFILES=dir saves heap profiles (empty-* before the
-// Services, heap.* at the end) and a CPU profile there.
+// bgp-mode addresses announced to one peer, counted in the router's kernel
+// table (see measureFootprint).
 func BenchmarkAnnouncerBGP5000(b *testing.B) {
 	for b.Loop() {
 		bed := newBGPBed(b, 1)
-		ctx := context.Background()
-		node := bed.lab.Nodes()[0]
-		p := bed.announcer(b, node)
-		dir := os.Getenv("FLOATLB_BENCH_PROFILES")
-		// Baseline: synced, session up, nothing to announce.
-		time.Sleep(10 * time.Second)
-		empty := readMemory(p.PID())
-		if dir != "" {
-			saveProfiles(b, dir, node, "empty-", false)
-		}
-		const n = 5000
-		start := time.Now()
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for range 16 {
-			wg.Go(func() {
-				for i := range next {
-					ip := netip.AddrFrom4([4]byte{198, 19, byte(1 + i/250), byte(1 + i%250)})
-					if err := bed.service(ctx, fmt.Sprintf("svc-%05d", i), ip); err != nil {
-						b.Error(err)
-					}
-				}
-			})
-		}
-		for i := range n {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		written := time.Since(start)
-		took := waitFor(b, 5*time.Minute, "5,000 routes at the router", func() bool { return bed.routeCount(ctx) == n })
-		burstCPU := processCPU(p.PID())
-		// Settle: the announcer still sends an Event per Service it began to
-		// announce (5,000 at its client's 50 QPS) for about 100 s.
-		time.Sleep(120 * time.Second)
-		cpu0 := processCPU(p.PID())
-		time.Sleep(20 * time.Second)
-		idle := (processCPU(p.PID()) - cpu0).Seconds() / 20
-		mem := readMemory(p.PID())
-		if dir != "" {
-			saveProfiles(b, dir, node, "", true)
-		}
-		// What the binary really keeps using: its pages reclaimed, then 35 s
-		// of idle (one resync of every Service included).
-		var ws memory
-		if err := dropFilePages(p.PID()); err != nil {
-			b.Logf("binary working set not measured: %v", err)
-		} else {
-			time.Sleep(35 * time.Second)
-			ws = readMemory(p.PID())
-			b.ReportMetric(mib(ws.file), "MiB-rss-file-ws")
-		}
-		b.ReportMetric(mib(mem.rss), "MiB-rss")
-		b.ReportMetric(mib(mem.anon), "MiB-rss-anon")
-		b.ReportMetric(mib(mem.file), "MiB-rss-file")
-		b.ReportMetric(mib(mem.peak), "MiB-rss-peak")
-		b.ReportMetric(mib(empty.rss), "MiB-rss-empty")
-		b.ReportMetric(idle*100, "%cpu-idle")
-		b.ReportMetric(burstCPU.Seconds(), "s-cpu-burst")
-		b.ReportMetric((written + took).Seconds(), "s-all-routes")
-		b.Logf("no Services: announcer %s", empty)
-		b.Logf("5,000 bgp addresses: statuses written in %s, all routes at the router %s later; announcer CPU until then %s; %s, idle CPU %.2f%% of a core",
-			written.Round(time.Millisecond), took.Round(time.Millisecond), burstCPU.Round(10*time.Millisecond), mem, idle*100)
-		b.Logf("after its binary's pages were reclaimed and 35 s of idle: %s (the binary's working set: %.1f MiB)", ws, mib(ws.file))
+		measureFootprint(b, footprintBed{
+			mode:       "bgp",
+			client:     bed.client,
+			announcers: []*lab.Process{bed.announcer(b, bed.lab.Nodes()[0])},
+			address:    footprintAddress(1),
+			create:     bed.service,
+			announced:  func(ctx context.Context) (int, error) { return bed.routeCount(ctx), nil },
+		})
 	}
 }
 
@@ -308,65 +216,4 @@ func spread(d []time.Duration) (lo, med, hi time.Duration) {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	r := func(x time.Duration) time.Duration { return x.Round(time.Millisecond) }
 	return r(s[0]), r(s[len(s)/2]), r(s[len(s)-1])
-}
-
-// memory is a process's resident memory, in bytes, from /proc/<pid>/status.
-type memory struct {
-	rss, anon, file, peak int64 // VmRSS, RssAnon, RssFile + RssShmem, VmHWM
-}
-
-func (m memory) String() string {
-	return fmt.Sprintf("RSS %.1f MiB (anon %.1f, file %.1f), peak %.1f MiB", mib(m.rss), mib(m.anon), mib(m.file), mib(m.peak))
-}
-
-func mib(n int64) float64 { return float64(n) / (1 << 20) }
-
-// readMemory reads the resident memory of pid.
-func readMemory(pid int) memory {
-	var m memory
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return m
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		key, v, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		if err != nil {
-			continue
-		}
-		switch key {
-		case "VmRSS":
-			m.rss = kb << 10
-		case "RssAnon":
-			m.anon = kb << 10
-		case "RssFile", "RssShmem":
-			m.file += kb << 10
-		case "VmHWM":
-			m.peak = kb << 10
-		}
-	}
-	return m
-}
-
-// saveProfiles fetches the announcer's heap profile (in use and allocated;
-// heap.txt ends with the runtime's MemStats) into dir, each file name
-// prefixed with prefix, and with cpu a 10 s CPU profile.
-func saveProfiles(b *testing.B, dir string, node *lab.Host, prefix string, cpu bool) {
-	files := map[string]string{"heap.pprof": "/debug/pprof/heap", "heap.txt": "/debug/pprof/heap?debug=1"}
-	if cpu {
-		files["cpu.pprof"] = "/debug/pprof/profile?seconds=10"
-	}
-	for name, path := range files {
-		resp, err := http.Get("http://" + node.Mgmt4.String() + ":7475" + path)
-		if err != nil {
-			b.Logf("profile %s: %v", name, err)
-			continue
-		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		_ = os.WriteFile(filepath.Join(dir, prefix+name), data, 0o644)
-	}
 }

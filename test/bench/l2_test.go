@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/floatlb/floatlb/announcer/l2"
+	"github.com/floatlb/floatlb/test/e2e/lab"
 )
 
 // l2BenchLease is l2BenchConfig's leaseDuration: the e2e tests' value, half
@@ -196,5 +197,49 @@ func (bed *lanBed) checkAnswerers(b *testing.B, ctx context.Context, ips []netip
 		if macs = slices.Compact(macs); len(macs) != 1 || macs[0] != owner {
 			b.Fatalf("%s is answered by %v, want %s alone", ip, macs, owner)
 		}
+	}
+}
+
+// l2FootprintConfig is a Layer 2 pool of 8,192 addresses at the default
+// leaseDuration (4s: each announcer renews its Lease every second).
+const l2FootprintConfig = `
+apiVersion: floatlb.io/v1alpha1
+kind: Config
+pools:
+- name: lan
+  mode: l2
+  addresses: [198.19.32.0/19]
+`
+
+// BenchmarkAnnouncerL25000 reports the footprint of the three announcers
+// of a Layer 2 pool with 5,000 Services, each owning about a third of
+// their addresses and answering ARP for them, counted by the announcers'
+// floatlb_l2_owned_addresses (see measureFootprint).
+func BenchmarkAnnouncerL25000(b *testing.B) {
+	for b.Loop() {
+		bed := startLANBed(b, l2FootprintConfig, nil, "--profiling")
+		owned := func(h *lab.Host) (int, error) {
+			n, err := announcerMetric(h, "floatlb_l2_owned_addresses")
+			return int(n), err
+		}
+		measureFootprint(b, bed.footprint("l2", footprintAddress(32),
+			func(context.Context) (int, error) {
+				sum := 0
+				for _, h := range bed.lab.Nodes() {
+					n, err := owned(h)
+					if err != nil {
+						return 0, err
+					}
+					sum += n
+				}
+				return sum, nil
+			},
+			func(h *lab.Host) string {
+				n, err := owned(h)
+				if err != nil {
+					return err.Error()
+				}
+				return fmt.Sprintf("owns %d addresses", n)
+			}))
 	}
 }

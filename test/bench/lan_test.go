@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -19,7 +20,6 @@ import (
 	"github.com/vishvananda/netns"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/floatlb/floatlb/test/e2e/lab"
@@ -59,9 +59,17 @@ type lanBed struct {
 	client     kubernetes.Interface
 	announcers map[string]*lab.Process // by node name
 	links      map[string]*nsLink      // by host name
+	args       []string                // the announcers' flags besides startAnnouncer's
 }
 
+// newLANBed starts a lanBed whose announcers log at -v=2.
 func newLANBed(b *testing.B, config string, pools ...netip.Prefix) *lanBed {
+	return startLANBed(b, config, pools, "-v=2")
+}
+
+// startLANBed starts a lanBed with config, the LAN host having pools on
+// its link, and the announcers' flags args besides startAnnouncer's.
+func startLANBed(b *testing.B, config string, pools []netip.Prefix, args ...string) *lanBed {
 	opts := lab.Options{LANHost: true}
 	if dir := os.Getenv("FLOATLB_BENCH_LAB_DIR"); dir != "" {
 		opts.Dir = filepath.Join(dir, b.Name()+"-"+time.Now().Format("20060102-150405"))
@@ -75,7 +83,9 @@ func newLANBed(b *testing.B, config string, pools ...netip.Prefix) *lanBed {
 		BindAddress:    l.MgmtAddr(),
 		APIServerFlags: []string{"--service-cluster-ip-range=198.18.0.0/16,2001:db8:18::/112"},
 	})
-	client := kubernetes.NewForConfigOrDie(env.RESTConfig())
+	cfg := env.RESTConfig()
+	cfg.QPS, cfg.Burst = 2000, 4000
+	client := kubernetes.NewForConfigOrDie(cfg)
 	ctx := context.Background()
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}, metav1.CreateOptions{}); err != nil {
 		b.Fatal(err)
@@ -93,7 +103,7 @@ func newLANBed(b *testing.B, config string, pools ...netip.Prefix) *lanBed {
 			b.Fatal(err)
 		}
 	}
-	bed := &lanBed{lab: l, env: env, client: client, announcers: map[string]*lab.Process{}, links: map[string]*nsLink{}}
+	bed := &lanBed{lab: l, env: env, client: client, announcers: map[string]*lab.Process{}, links: map[string]*nsLink{}, args: args}
 	for _, h := range append(l.Nodes(), l.LANHost()) {
 		nl, err := openNSLink(h)
 		if err != nil {
@@ -111,12 +121,20 @@ func newLANBed(b *testing.B, config string, pools ...netip.Prefix) *lanBed {
 
 // startAnnouncer starts floatlb-announcer on h, in place of the one before.
 func (bed *lanBed) startAnnouncer(b *testing.B, h *lab.Host) {
-	p, err := bed.lab.StartProcess(h, announcerBinary, "--kubeconfig="+bed.env.Kubeconfig, "--node-name="+h.Name,
-		"--metrics-bind-address="+h.Mgmt4.String()+":7475", "-v=2")
-	if err != nil {
-		b.Fatal(err)
+	bed.announcers[h.Name] = startAnnouncer(b, bed.lab, bed.env, h, bed.args...)
+}
+
+// footprint returns what measureFootprint needs of the bed: its
+// announcers in node order, and IPv4 Services of address.
+func (bed *lanBed) footprint(mode string, address func(int) netip.Addr, announced func(context.Context) (int, error), describe func(*lab.Host) string) footprintBed {
+	f := footprintBed{mode: mode, client: bed.client, address: address, announced: announced, describe: describe,
+		create: func(ctx context.Context, name string, ip netip.Addr) error {
+			return createService(ctx, bed.client, name, false, ip)
+		}}
+	for _, h := range bed.lab.Nodes() {
+		f.announcers = append(f.announcers, bed.announcers[h.Name])
 	}
-	bed.announcers[h.Name] = p
+	return f
 }
 
 // waitReady waits until every announcer answers /readyz.
@@ -131,25 +149,10 @@ func (bed *lanBed) waitReady(b *testing.B) {
 	})
 }
 
-// service creates a LoadBalancer Service holding ips in its status.
+// service creates a dual-stack LoadBalancer Service holding ips in its
+// status.
 func (bed *lanBed) service(b *testing.B, name string, ips ...netip.Addr) {
-	ctx := context.Background()
-	no := false
-	dual := v1.IPFamilyPolicyPreferDualStack
-	svc, err := bed.client.CoreV1().Services("bench").Create(ctx, &v1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: v1.ServiceSpec{Type: v1.ServiceTypeLoadBalancer, AllocateLoadBalancerNodePorts: &no,
-			IPFamilyPolicy: &dual, Ports: []v1.ServicePort{{Port: 80}}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ingress []string
-	for _, ip := range ips {
-		ingress = append(ingress, fmt.Sprintf(`{"ip":%q}`, ip))
-	}
-	patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[%s]}}}`, strings.Join(ingress, ","))
-	if _, err := bed.client.CoreV1().Services("bench").Patch(ctx, svc.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
+	if err := createService(context.Background(), bed.client, name, true, ips...); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -310,6 +313,25 @@ func (n *nsLink) has(ip netip.Addr) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// count returns how many addresses of p are on the interface. A dump that
+// addresses changed during is read again.
+func (n *nsLink) count(p netip.Prefix) (int, error) {
+	addrs, err := n.h.AddrList(n.link, family(p.Addr()))
+	for try := 0; errors.Is(err, netlink.ErrDumpInterrupted) && try < 10; try++ {
+		addrs, err = n.h.AddrList(n.link, family(p.Addr()))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("addresses: %w", err)
+	}
+	c := 0
+	for _, a := range addrs {
+		if got, ok := netip.AddrFromSlice(a.IP); ok && p.Contains(got.Unmap()) {
+			c++
+		}
+	}
+	return c, nil
 }
 
 // announcerGet GETs path from h's announcer; with each it reads the body

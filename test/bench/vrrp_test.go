@@ -1,12 +1,14 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/floatlb/floatlb/test/e2e/lab"
 	"github.com/floatlb/floatlb/test/fixture"
 )
 
@@ -171,4 +173,63 @@ func (bed *lanBed) waitVRRPMaster(b *testing.B, master string, ip netip.Addr, la
 		}
 		return nil
 	})
+}
+
+// vrrpFootprintConfig is a vrrp pool of 8,192 addresses; %s is the
+// advertInterval.
+const vrrpFootprintConfig = `
+apiVersion: floatlb.io/v1alpha1
+kind: Config
+pools:
+- name: vip
+  mode: vrrp
+  addresses: [198.19.64.0/19]
+vrrp:
+  advertInterval: %s
+`
+
+// vrrpFootprintPool is vrrpFootprintConfig's pool.
+var vrrpFootprintPool = netip.MustParsePrefix("198.19.64.0/19")
+
+// BenchmarkAnnouncerVRRP5000 reports the footprint of the three
+// announcers of a vrrp pool with 5,000 Services: the same three nodes may
+// hold each address, so the addresses fall into one node set, split into
+// 20 instances of at most 255 addresses (one advert's worth); each
+// instance's master sends 10 adverts a second (advertInterval 100ms) and
+// holds its addresses on eth0, where the benchmark counts them (see
+// measureFootprint). Idle CPU is measured again at the default
+// advertInterval, 1s (%cpu-idle-advert1s).
+func BenchmarkAnnouncerVRRP5000(b *testing.B) {
+	for b.Loop() {
+		bed := startLANBed(b, fmt.Sprintf(vrrpFootprintConfig, "100ms"), nil, "--profiling")
+		f := bed.footprint("vrrp", footprintAddress(64),
+			func(context.Context) (int, error) {
+				sum := 0
+				for _, h := range bed.lab.Nodes() {
+					n, err := bed.links[h.Name].count(vrrpFootprintPool)
+					if err != nil {
+						return 0, err
+					}
+					sum += n
+				}
+				return sum, nil
+			},
+			func(h *lab.Host) string {
+				masters, err := announcerMetric(h, "floatlb_vrrp_master_instances")
+				if err != nil {
+					return err.Error()
+				}
+				all, err := announcerMetric(h, "floatlb_vrrp_instances")
+				if err != nil {
+					return err.Error()
+				}
+				changes, err := announcerMetric(h, "floatlb_vrrp_transitions_total")
+				if err != nil {
+					return err.Error()
+				}
+				return fmt.Sprintf("master of %d of %d instances, %d state changes in all", int(masters), int(all), int(changes))
+			})
+		f.variants = []footprintVariant{{name: "advert1s", config: fmt.Sprintf(vrrpFootprintConfig, "1s")}}
+		measureFootprint(b, f)
+	}
 }
