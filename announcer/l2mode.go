@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -38,6 +39,11 @@ type l2Responder interface {
 // answers for its addresses too.
 const probeInterval = 30 * time.Second
 
+// probeParallel is how many owned addresses a round of probes asks about
+// at once: each waits its probe window (500 ms), so a round of thousands
+// of addresses one after the other would take longer than probeInterval.
+const probeParallel = 64
+
 // l2Mode decides which of this node's Layer 2 claims it owns, keeps its
 // Lease, and runs a responder per interface.
 type l2Mode struct {
@@ -56,7 +62,7 @@ type l2Mode struct {
 	// not at the next renewal.
 	carrierChanged chan struct{}
 
-	mu       sync.Mutex // guards liveness, wantLease, duration and renewErr
+	mu       sync.Mutex // guards liveness, wantLease, duration, renewErr, expiry and planned
 	liveness *l2.Liveness
 	duration time.Duration
 	want     bool  // hold the Lease: the config has l2 pools
@@ -70,8 +76,10 @@ type l2Mode struct {
 	owners     map[netip.Addr]string  // last owner computed of every claim
 	owned      map[netip.Addr]l2Owned
 	expiry     *time.Timer
+	planned    time.Time // of the last plan: expiryDue asks for one when a Lease live then expired
 	lastProbe  time.Time
 	probing    sync.WaitGroup
+	probeBusy  atomic.Bool // a round of probes runs: the next waits for its end
 }
 
 // leaseView is what apply knows of one node's Lease.
@@ -116,9 +124,14 @@ func (m *l2Mode) observe(l *coordinationv1.Lease) {
 	}
 	held := l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity != ""
 	m.mu.Lock()
-	m.liveness.Observe(node, l.ResourceVersion, held, m.now())
+	changed := m.liveness.Observe(node, l.ResourceVersion, held, m.now())
 	m.mu.Unlock()
-	m.poke()
+	// A renewal of a live Lease (every announcer's, every leaseDuration/4)
+	// moves no address: only its expiry, which the expiry timer follows.
+	// Planning at each would cost a whole plan per renewal per node.
+	if changed {
+		m.poke()
+	}
 }
 
 // forget records that an announcer's Lease is gone.
@@ -279,22 +292,48 @@ func (m *l2Mode) serve(owned map[netip.Addr]l2Owned) error {
 	return errors.Join(errs...)
 }
 
-// scheduleExpiry asks for a plan when the next live Lease would expire, so
-// that a crashed owner's addresses move without waiting for another event.
+// scheduleExpiry arms the expiry timer for when the next live Lease would
+// expire, so that a crashed owner's addresses move without waiting for
+// another event. The plan of now saw every Lease as it is.
 func (m *l2Mode) scheduleExpiry(next time.Time, ok bool, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.planned = now
+	m.armExpiry(next, ok, now)
+}
+
+// armExpiry sets the expiry timer to next; mu is held.
+func (m *l2Mode) armExpiry(next time.Time, ok bool, now time.Time) {
 	if m.expiry != nil {
 		m.expiry.Stop()
+		m.expiry = nil
 	}
-	if !ok {
-		return
+	if ok {
+		m.expiry = time.AfterFunc(next.Sub(now)+time.Millisecond, m.expiryDue)
 	}
-	m.expiry = time.AfterFunc(next.Sub(now)+time.Millisecond, m.poke)
+}
+
+// expiryDue runs when a Lease may have expired: it asks for a plan when one
+// that was live at the last plan did, and otherwise waits for the next
+// expiry (the Lease was renewed since; its renewal asked for no plan).
+func (m *l2Mode) expiryDue() {
+	m.mu.Lock()
+	now := m.now()
+	due := m.liveness.ExpiredSince(m.planned, now)
+	if !due {
+		next, ok := m.liveness.NextExpiry(now)
+		m.armExpiry(next, ok, now)
+	}
+	m.mu.Unlock()
+	if due {
+		m.poke()
+	}
 }
 
 // probe asks, now and then, whether another host answers for the owned
 // addresses too. Replies are unicast: only a probe shows a split brain.
 func (m *l2Mode) probe(ctx context.Context, now time.Time) {
-	if now.Sub(m.lastProbe) < probeInterval || len(m.owned) == 0 {
+	if now.Sub(m.lastProbe) < probeInterval || len(m.owned) == 0 || m.probeBusy.Load() {
 		return
 	}
 	m.mu.Lock()
@@ -319,22 +358,31 @@ func (m *l2Mode) probe(ctx context.Context, now time.Time) {
 		return
 	}
 	m.lastProbe = now
+	m.probeBusy.Store(true)
 	m.probing.Add(1)
 	go func() {
 		defer m.probing.Done()
+		defer m.probeBusy.Store(false)
+		slots := make(chan struct{}, probeParallel)
+		var round sync.WaitGroup
 		for _, j := range jobs {
-			macs, err := j.r.Probe(ctx, j.ip)
-			if err != nil {
-				if ctx.Err() == nil {
-					m.log.V(2).Info("Probing an owned address failed", "ip", j.ip, "interface", j.ifname, "err", err)
+			slots <- struct{}{}
+			round.Go(func() {
+				defer func() { <-slots }()
+				macs, err := j.r.Probe(ctx, j.ip)
+				if err != nil {
+					if ctx.Err() == nil {
+						m.log.V(2).Info("Probing an owned address failed", "ip", j.ip, "interface", j.ifname, "err", err)
+					}
+					return
 				}
-				continue
-			}
-			if len(macs) > 0 && j.r.Owned(j.ip) {
-				m.metrics.l2Conflicts.WithLabelValues(j.ifname).Inc()
-				m.conflict(j.services, j.ip, j.ifname, macs)
-			}
+				if len(macs) > 0 && j.r.Owned(j.ip) {
+					m.metrics.l2Conflicts.WithLabelValues(j.ifname).Inc()
+					m.conflict(j.services, j.ip, j.ifname, macs)
+				}
+			})
 		}
+		round.Wait()
 	}()
 }
 
@@ -450,9 +498,12 @@ func (m *l2Mode) close(ctx context.Context) error {
 		errs = append(errs, r.SetOwned(nil), r.Close())
 		delete(m.responders, ifname)
 	}
+	m.mu.Lock()
 	if m.expiry != nil {
 		m.expiry.Stop()
+		m.expiry = nil
 	}
+	m.mu.Unlock()
 	m.owned = map[netip.Addr]l2Owned{}
 	errs = append(errs, m.keeper.release(ctx))
 	m.probing.Wait()

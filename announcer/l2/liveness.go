@@ -66,12 +66,16 @@ func (l *Liveness) SetDuration(d time.Duration) { l.duration = d }
 // Observe records the Lease of node as seen at now: version is anything
 // that changes with every write (the resourceVersion), held whether it
 // names a holder. A version other than the last seen counts as a change.
-func (l *Liveness) Observe(node, version string, held bool, now time.Time) {
+// It reports whether node's State at now changed: the renewal of a live
+// Lease, the common case, changes no owner.
+func (l *Liveness) Observe(node, version string, held bool, now time.Time) bool {
 	s, ok := l.leases[node]
 	if ok && s.version == version && s.held == held {
-		return
+		return false
 	}
+	before := l.State(node, now)
 	l.leases[node] = sighting{version: version, held: held, changed: now}
+	return l.State(node, now) != before
 }
 
 // Forget records that node's Lease is gone.
@@ -116,6 +120,21 @@ func (l *Liveness) NextExpiry(now time.Time) (time.Time, bool) {
 		}
 	}
 	return next, found
+}
+
+// ExpiredSince reports whether a Lease that was live at since has expired
+// by now (or one seen after since has, in which case its sighting changed
+// its State too).
+func (l *Liveness) ExpiredSince(since, now time.Time) bool {
+	for _, s := range l.leases {
+		if !s.held {
+			continue
+		}
+		if at := s.changed.Add(l.duration); at.After(since) && !at.After(now) {
+			return true
+		}
+	}
+	return false
 }
 
 // Refresh counts every held Lease as changed at now. The caller uses it

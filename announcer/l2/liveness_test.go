@@ -148,3 +148,58 @@ func TestWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestLivenessObserveReportsChanges: Observe reports a change of State,
+// not every new version: renewals of a live Lease move no address.
+func TestLivenessObserveReportsChanges(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	l := NewLiveness(4 * time.Second)
+	steps := []struct {
+		name     string
+		version  string
+		released bool
+		at       time.Duration
+		want     bool
+	}{
+		{"first sight: missing → live", "1", false, 0, true},
+		{"the same version again", "1", false, time.Second, false},
+		{"renewal of a live lease", "2", false, time.Second, false},
+		{"another renewal", "3", false, 2 * time.Second, false},
+		{"renewal after it expired: expired → live", "4", false, 7 * time.Second, true},
+		{"released: live → released", "5", true, 8 * time.Second, true},
+		{"released again, a new version", "6", true, 9 * time.Second, false},
+		{"taken again: released → live", "7", false, 10 * time.Second, true},
+	}
+	for _, s := range steps {
+		if got := l.Observe("n1", s.version, !s.released, t0.Add(s.at)); got != s.want {
+			t.Errorf("%s: Observe = %v, want %v", s.name, got, s.want)
+		}
+	}
+}
+
+func TestLivenessExpiredSince(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	l := NewLiveness(4 * time.Second)
+	l.Observe("n1", "1", true, at(0))               // expires at 4s
+	l.Observe("n2", "1", true, at(2*time.Second))   // expires at 6s
+	l.Observe("n3", "1", false, at(0))              // released: never expires
+	l.Observe("n1", "2", true, at(3*time.Second))   // renewed: expires at 7s
+	l.Observe("n2", "2", true, at(5*time.Second))   // renewed: expires at 9s
+	l.Observe("n4", "1", true, at(-10*time.Second)) // expired before the plan
+	tests := []struct {
+		name       string
+		since, now time.Duration
+		want       bool
+	}{
+		{"nothing expired since the plan", 0, 6 * time.Second, false},
+		{"n1 expired after the plan", 0, 7 * time.Second, true},
+		{"n1 expired before the plan", 7 * time.Second, 8 * time.Second, false},
+		{"n2 expired after the plan", 7 * time.Second, 9 * time.Second, true},
+	}
+	for _, tc := range tests {
+		if got := l.ExpiredSince(at(tc.since), at(tc.now)); got != tc.want {
+			t.Errorf("%s: ExpiredSince(%s, %s) = %v, want %v", tc.name, tc.since, tc.now, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package announcer
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// testL2Mode returns the Layer 2 mode of node1 with a clock the test
+// sets, counting the plans it asks for.
+func testL2Mode(t *testing.T) (m *l2Mode, now *time.Time, plans *atomic.Int32) {
+	t.Helper()
+	plans = new(atomic.Int32)
+	m = newL2Mode(logr.Discard(), newMetrics(prometheus.NewRegistry()), "node1", nil, func() { plans.Add(1) })
+	now = new(time.Time)
+	*now = time.Unix(1000, 0)
+	m.now = func() time.Time { return *now }
+	t.Cleanup(func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.expiry != nil {
+			m.expiry.Stop()
+		}
+	})
+	return m, now, plans
+}
+
+func announcerLease(node, version string, held bool) *coordinationv1.Lease {
+	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: leaseName(node), ResourceVersion: version}}
+	if held {
+		l.Spec.HolderIdentity = &node
+	}
+	return l
+}
+
+// TestL2ObservePlansOnlyOnChanges: every announcer renews its Lease every
+// leaseDuration/4; with thousands of addresses a plan per renewal per node
+// was the larger part of an idle announcer's CPU. Only a Lease that
+// appears, is released, or comes back after expiring asks for a plan.
+func TestL2ObservePlansOnlyOnChanges(t *testing.T) {
+	m, now, plans := testL2Mode(t)
+	steps := []struct {
+		name      string
+		node, rv  string
+		held      bool
+		after     time.Duration
+		wantPlans int32
+	}{
+		{"node2's lease first seen", "node2", "1", true, 0, 1},
+		{"node3's lease first seen", "node3", "1", true, 0, 2},
+		{"node2 renews", "node2", "2", true, time.Second, 2},
+		{"node3 renews", "node3", "2", true, 0, 2},
+		{"node2 renews again", "node2", "3", true, time.Second, 2},
+		{"node2 releases", "node2", "4", false, 0, 3},
+		{"node2 takes it again", "node2", "5", true, 0, 4},
+		{"node3 renews after it expired", "node3", "3", true, 10 * time.Second, 5},
+		{"not an announcer's lease", "", "9", true, 0, 5},
+	}
+	for _, s := range steps {
+		*now = now.Add(s.after)
+		l := announcerLease(s.node, s.rv, s.held)
+		if s.node == "" {
+			l.Name = "kube-controller-manager"
+		}
+		m.observe(l)
+		if got := plans.Load(); got != s.wantPlans {
+			t.Errorf("%s: %d plans asked for, want %d", s.name, got, s.wantPlans)
+		}
+	}
+}
+
+// TestL2ExpiryDue: the expiry timer asks for a plan when a Lease that was
+// live at the last plan expired, and otherwise waits for the next expiry.
+func TestL2ExpiryDue(t *testing.T) {
+	m, now, plans := testL2Mode(t)
+	m.observe(announcerLease("node2", "1", true)) // expires at +4s
+	plans.Store(0)
+	m.scheduleExpiry(now.Add(4*time.Second), true, *now)
+
+	*now = now.Add(3 * time.Second)
+	m.observe(announcerLease("node2", "2", true)) // renewed: expires at +7s
+	*now = now.Add(time.Second)
+	m.expiryDue() // at +4s: renewed, nothing to plan
+	if got := plans.Load(); got != 0 {
+		t.Fatalf("expiry of a renewed lease asked for %d plans, want none", got)
+	}
+	m.mu.Lock()
+	armed := m.expiry != nil
+	m.mu.Unlock()
+	if !armed {
+		t.Fatal("the expiry timer is not armed for the renewed lease")
+	}
+
+	*now = now.Add(3 * time.Second)
+	m.expiryDue() // at +7s: expired
+	if got := plans.Load(); got != 1 {
+		t.Fatalf("expiry of a lease live at the last plan asked for %d plans, want 1", got)
+	}
+}
+
+// slowProber is an l2Responder whose probes take their window and find
+// nobody; it counts the probes running at once.
+type slowProber struct {
+	l2Responder
+	window        time.Duration
+	running, most atomic.Int32
+	calls         atomic.Int32
+}
+
+func (p *slowProber) Probe(ctx context.Context, ip netip.Addr) ([]net.HardwareAddr, error) {
+	p.calls.Add(1)
+	n := p.running.Add(1)
+	defer p.running.Add(-1)
+	for {
+		most := p.most.Load()
+		if n <= most || p.most.CompareAndSwap(most, n) {
+			break
+		}
+	}
+	select {
+	case <-time.After(p.window):
+	case <-ctx.Done():
+	}
+	return nil, nil
+}
+
+func (p *slowProber) Owned(netip.Addr) bool { return true }
+
+// TestL2ProbeRounds: a round of probes asks about many addresses at once,
+// and a round still running is not joined by another: with thousands of
+// owned addresses, rounds of one probe window per address took longer
+// than probeInterval and piled up.
+func TestL2ProbeRounds(t *testing.T) {
+	m, now, _ := testL2Mode(t)
+	p := &slowProber{window: 200 * time.Millisecond}
+	m.responders["eth0"] = p
+	const owned = 3 * probeParallel
+	for i := range owned {
+		m.owned[netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})] = l2Owned{ifname: "eth0", since: now.Add(-time.Hour)}
+	}
+	ctx := context.Background()
+	m.probe(ctx, *now)
+	*now = now.Add(probeInterval)
+	m.probe(ctx, *now) // the first round is still running
+	m.probing.Wait()
+	if got := p.calls.Load(); got != owned {
+		t.Errorf("%d probes, want %d: one round", got, owned)
+	}
+	if got := p.most.Load(); got != probeParallel {
+		t.Errorf("at most %d probes ran at once, want %d", got, probeParallel)
+	}
+	*now = now.Add(probeInterval)
+	m.probe(ctx, *now)
+	m.probing.Wait()
+	if got := p.calls.Load(); got != 2*owned {
+		t.Errorf("%d probes after the second round, want %d", got, 2*owned)
+	}
+}
