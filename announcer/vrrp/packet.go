@@ -87,7 +87,13 @@ func (a Advert) Marshal(src, dst netip.Addr) ([]byte, error) {
 		if ip.Is4() != src.Is4() || ip.Is4In6() || !ip.IsValid() {
 			return nil, fmt.Errorf("marshaling vrrp advertisement from %s: address %s of another family", src, ip)
 		}
-		b = append(b, ip.AsSlice()...)
+		if ip.Is4() {
+			a4 := ip.As4()
+			b = append(b, a4[:]...)
+		} else {
+			a16 := ip.As16()
+			b = append(b, a16[:]...)
+		}
 	}
 	binary.BigEndian.PutUint16(b[6:], checksum(b, src, dst))
 	return b, nil

@@ -229,3 +229,16 @@ func fixChecksum(b []byte, src, dst netip.Addr) []byte {
 	b[6], b[7] = byte(sum>>8), byte(sum)
 	return b
 }
+
+// TestMarshalAllocations: an advert of 255 addresses is one allocation, not
+// one per address.
+func TestMarshalAllocations(t *testing.T) {
+	a := Advert{VRID: 1, Priority: 100, MaxAdvertInterval: time.Second}
+	for i := range MaxAddressesIPv4 {
+		a.Addresses = append(a.Addresses, netip.AddrFrom4([4]byte{198, 51, 100 + byte(i/250), byte(i % 250)}))
+	}
+	src := netip.MustParseAddr("192.0.2.1")
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = a.Marshal(src, GroupIPv4) }); allocs > 1 {
+		t.Errorf("Marshal of %d addresses: %v allocations, want 1", len(a.Addresses), allocs)
+	}
+}

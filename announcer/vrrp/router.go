@@ -53,10 +53,17 @@ type Router struct {
 	instances map[string]*running
 	groups    map[groupKey]int // instances per joined group
 	closed    bool
+	// ops are the address changes and announcements decided under mu, in
+	// order; runOps carries them out without mu, so that adverts and timers
+	// are not held up by a master adding or removing hundreds of addresses
+	// (which made backups at 100ms time out and take over).
+	ops []addrOp
 
-	wake chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup
+	opsMu sync.Mutex // held by whoever runs ops: one at a time keeps their order
+	kick  chan struct{}
+	wake  chan struct{}
+	done  chan struct{}
+	wg    sync.WaitGroup
 }
 
 // running is an instance a Router runs.
@@ -65,6 +72,11 @@ type running struct {
 	m        Machine
 	ifindex  int
 	deadline time.Time
+	// advert is the last advert sent, with priority advertPriority; a
+	// master sends the same one every advertInterval until its addresses
+	// change (update clears it).
+	advert         []byte
+	advertPriority uint8
 }
 
 type groupKey struct {
@@ -116,11 +128,13 @@ func New(opts Options) *Router {
 		log:       opts.Logger,
 		instances: map[string]*running{},
 		groups:    map[groupKey]int{},
+		kick:      make(chan struct{}, 1),
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
-	r.wg.Add(1)
+	r.wg.Add(2)
 	go r.timers()
+	go r.opsLoop()
 	for _, c := range []struct {
 		conn Conn
 		v6   bool
@@ -144,6 +158,8 @@ var ErrClosed = errors.New("vrrp router is closed")
 // cannot start (unknown interface, no primary address, VRID taken) are
 // left out and named in the returned error; the others run.
 func (r *Router) Set(ctx context.Context, instances []Instance) error {
+	// What Set decided is done when it returns.
+	defer r.runOps()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -193,6 +209,7 @@ func (r *Router) Close(ctx context.Context) error {
 		r.stop(now, r.instances[name])
 	}
 	r.mu.Unlock()
+	r.runOps() // the masters' addresses go before Close returns
 	close(r.done)
 	var errs []error
 	for _, c := range []Conn{r.opts.IPv4, r.opts.IPv6} {

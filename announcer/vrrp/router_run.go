@@ -77,6 +77,7 @@ func (r *Router) stop(now time.Time, ri *running) {
 func (r *Router) update(ri *running, in Instance) {
 	old := ri.AdvertAddresses()
 	ri.Instance = in
+	ri.advert = nil
 	if ri.m.State() != Master {
 		return
 	}
@@ -116,37 +117,113 @@ func (r *Router) apply(now time.Time, ri *running, res Result) {
 	ri.deadline = res.Deadline
 }
 
+// send sends an advert of ri with priority; the advert is encoded once and
+// sent again as long as neither the addresses nor the priority change.
 func (r *Router) send(ri *running, priority uint8) {
 	src := ri.m.Config().Primary
-	group := GroupIPv4
-	if ri.IPv6 {
-		group = GroupIPv6
+	var err error
+	if ri.advert == nil || ri.advertPriority != priority {
+		group := GroupIPv4
+		if ri.IPv6 {
+			group = GroupIPv6
+		}
+		ri.advert, err = Advert{VRID: ri.VRID, Priority: priority, MaxAdvertInterval: r.opts.AdvertInterval, Addresses: ri.AdvertAddresses()}.Marshal(src, group)
+		ri.advertPriority = priority
 	}
-	b, err := Advert{VRID: ri.VRID, Priority: priority, MaxAdvertInterval: r.opts.AdvertInterval, Addresses: ri.AdvertAddresses()}.Marshal(src, group)
 	if err == nil {
-		err = r.conn(ri.IPv6).WriteTo(b, ri.ifindex, src)
+		err = r.conn(ri.IPv6).WriteTo(ri.advert, ri.ifindex, src)
 	}
 	if err != nil {
 		r.log.Error(err, "sending vrrp advert", "interface", ri.Interface, "vrid", ri.VRID, "ip", src)
 	}
 }
 
+// addrOp is an address to add (and announce) or remove, queued under mu
+// and carried out by runOps.
+type addrOp struct {
+	add    bool
+	ifname string
+	vrid   uint8
+	ip     netip.Addr
+}
+
+// addAddr queues adding ip as ri's master; mu is held.
 func (r *Router) addAddr(ri *running, ip netip.Addr) {
-	if err := r.opts.Addresses.Add(ri.Interface, ip); err != nil {
-		r.log.Error(err, "adding a virtual address", "interface", ri.Interface, "vrid", ri.VRID, "ip", ip)
+	r.queue(addrOp{add: true, ifname: ri.Interface, vrid: ri.VRID, ip: ip})
+}
+
+// removeAddr queues removing ip of ri, unless another master instance on
+// the interface holds ip now: Set moves addresses between instances (a
+// group re-split after addresses come or go), and the instance that gave
+// ip up may be updated after the one that took it; mu is held.
+func (r *Router) removeAddr(ri *running, ip netip.Addr) {
+	for _, other := range r.instances {
+		if other != ri && other.Interface == ri.Interface && other.IPv6 == ri.IPv6 &&
+			other.m.State() == Master && slices.Contains(other.AdvertAddresses(), ip) {
+			return
+		}
+	}
+	r.queue(addrOp{ifname: ri.Interface, vrid: ri.VRID, ip: ip})
+}
+
+// queue appends op to the ops and wakes opsLoop; mu is held.
+func (r *Router) queue(op addrOp) {
+	r.ops = append(r.ops, op)
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// opsLoop carries out the queued ops until Close.
+func (r *Router) opsLoop() {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-r.done:
+			r.runOps()
+			return
+		case <-r.kick:
+			r.runOps()
+		}
+	}
+}
+
+// runOps carries out the queued ops in the order they were queued, until
+// none is left.
+func (r *Router) runOps() {
+	r.opsMu.Lock()
+	defer r.opsMu.Unlock()
+	for {
+		r.mu.Lock()
+		ops := r.ops
+		r.ops = nil
+		r.mu.Unlock()
+		if len(ops) == 0 {
+			return
+		}
+		for _, op := range ops {
+			r.do(op)
+		}
+	}
+}
+
+func (r *Router) do(op addrOp) {
+	if !op.add {
+		if err := r.opts.Addresses.Remove(op.ifname, op.ip); err != nil {
+			r.log.Error(err, "removing a virtual address", "interface", op.ifname, "vrid", op.vrid, "ip", op.ip)
+		}
+		return
+	}
+	if err := r.opts.Addresses.Add(op.ifname, op.ip); err != nil {
+		r.log.Error(err, "adding a virtual address", "interface", op.ifname, "vrid", op.vrid, "ip", op.ip)
 		return
 	}
 	if r.opts.Announcer == nil {
 		return
 	}
-	if err := r.opts.Announcer.Announce(ri.Interface, ip); err != nil {
-		r.log.Error(err, "announcing a virtual address", "interface", ri.Interface, "vrid", ri.VRID, "ip", ip)
-	}
-}
-
-func (r *Router) removeAddr(ri *running, ip netip.Addr) {
-	if err := r.opts.Addresses.Remove(ri.Interface, ip); err != nil {
-		r.log.Error(err, "removing a virtual address", "interface", ri.Interface, "vrid", ri.VRID, "ip", ip)
+	if err := r.opts.Announcer.Announce(op.ifname, op.ip); err != nil {
+		r.log.Error(err, "announcing a virtual address", "interface", op.ifname, "vrid", op.vrid, "ip", op.ip)
 	}
 }
 
@@ -274,10 +351,15 @@ func (r *Router) receive(b []byte, info PacketInfo) {
 	}
 }
 
-// sameSet reports whether a and b hold the same addresses.
+// sameSet reports whether a and b hold the same addresses. Adverts of
+// this package list them in the same order (the virtual link-local
+// address, then sorted): only another implementation's cost a sort.
 func sameSet(a, b []netip.Addr) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	if slices.Equal(a, b) {
+		return true
 	}
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.SortFunc(a, netip.Addr.Compare)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +86,10 @@ func TestRouterElectionAndFailover(t *testing.T) {
 			}
 			waitFor(t, "a master, b backup", func() bool { return stateOf(a, "x") == Master && stateOf(b, "x") == Backup })
 			vipAddr := netip.MustParseAddr(ip)
+			// The addresses follow the state, without holding the router up.
+			waitFor(t, "a holds and announced the VIP", func() bool {
+				return a.addrs.has("eth0", vipAddr) && containsAll(a.ann.list(), vipAddr)
+			})
 			if !a.addrs.has("eth0", vipAddr) || b.addrs.has("eth0", vipAddr) {
 				t.Fatalf("the VIP is on a: %v, on b: %v; want on a only", a.addrs.has("eth0", vipAddr), b.addrs.has("eth0", vipAddr))
 			}
@@ -114,9 +119,7 @@ func TestRouterElectionAndFailover(t *testing.T) {
 			if took := time.Since(start); took > interval {
 				t.Errorf("failover took %s, want well under Master_Down_Interval (%s) thanks to priority 0", took, 3*interval)
 			}
-			if !b.addrs.has("eth0", vipAddr) {
-				t.Errorf("new master b lacks the VIP")
-			}
+			waitFor(t, "new master b holds the VIP", func() bool { return b.addrs.has("eth0", vipAddr) })
 			want := []string{"x initialize->backup startup", "x backup->master master-down"}
 			if diff := cmp.Diff(want, b.obs.history()); diff != "" {
 				t.Errorf("b's transitions (-want +got):\n%s", diff)
@@ -328,4 +331,140 @@ func containsAll(list []netip.Addr, ips ...netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// TestRouterSendEncodesOnce: a master sends the same advert every
+// advertInterval (10 a second per instance at 100ms, with up to 255
+// addresses each); it is encoded again only when its priority or its
+// addresses change.
+func TestRouterSendEncodesOnce(t *testing.T) {
+	link := &fakeLink{}
+	// The longest interval: no advert or timeout of the timers during
+	// the test.
+	n := newFakeNode(t, link, "192.0.2.1", "fe80::1", 40*time.Second)
+	if err := n.r.Set(context.Background(), []Instance{vip("x", 100, false, "192.0.2.100", "192.0.2.101")}); err != nil {
+		t.Fatal(err)
+	}
+	r := n.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ri := r.instances["x"]
+	sent := func(wantPrio uint8, want ...string) {
+		t.Helper()
+		a, ok := n.c4.lastSent(n.own4)
+		if !ok || a.Priority != wantPrio || !sameSet(a.Addresses, addrs(want...)) {
+			t.Fatalf("last advert %+v (ok %v), want priority %d with %v", a, ok, wantPrio, want)
+		}
+	}
+	r.send(ri, 100)
+	first := &ri.advert[0]
+	if allocs := testing.AllocsPerRun(10, func() { r.send(ri, 100) }); &ri.advert[0] != first {
+		t.Errorf("the same advert was encoded again (%v allocations per send)", allocs)
+	}
+	sent(100, "192.0.2.100", "192.0.2.101")
+	r.send(ri, 0)
+	sent(0, "192.0.2.100", "192.0.2.101")
+	r.send(ri, 100)
+	sent(100, "192.0.2.100", "192.0.2.101")
+	r.update(ri, vip("x", 100, false, "192.0.2.102"))
+	r.send(ri, 100)
+	sent(100, "192.0.2.102")
+}
+
+// gatedAddrs is a fakeAddrs whose Add waits for gate, as netlink does
+// under load with hundreds of addresses to add.
+type gatedAddrs struct {
+	*fakeAddrs
+	gate    chan struct{}
+	entered chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedAddrs) Add(ifname string, ip netip.Addr) error {
+	g.once.Do(func() { close(g.entered) })
+	<-g.gate
+	return g.fakeAddrs.Add(ifname, ip)
+}
+
+// TestRouterAdvertsWhileAddingAddresses: a new master adds its addresses
+// without holding up the router: it goes on sending adverts, and its
+// backups' adverts would still be read. Adding 255 addresses while
+// holding the lock stalled adverts for longer than 3 × 100ms under load,
+// and backups took over from live masters, over and over.
+func TestRouterAdvertsWhileAddingAddresses(t *testing.T) {
+	link := &fakeLink{}
+	c4 := link.conn(false)
+	own := netip.MustParseAddr("192.0.2.1")
+	addrs := &gatedAddrs{fakeAddrs: newFakeAddrs("eth0", own), gate: make(chan struct{}), entered: make(chan struct{})}
+	r := New(Options{
+		IPv4: c4, Addresses: addrs,
+		InterfaceIndex: func(string) (int, error) { return 1, nil },
+		AdvertInterval: 20 * time.Millisecond,
+	})
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	defer close(addrs.gate)
+	if err := r.Set(context.Background(), []Instance{vip("x", 250, false, "192.0.2.100", "192.0.2.101")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-addrs.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the instance did not become master and add its addresses")
+	}
+	sent := func() int {
+		c4.mu.Lock()
+		defer c4.mu.Unlock()
+		return len(c4.sent)
+	}
+	states := make(chan map[string]State, 1)
+	go func() { states <- r.States() }()
+	select {
+	case s := <-states:
+		if s["x"] != Master {
+			t.Errorf("state %v, want master", s["x"])
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the router is held while its addresses are being added")
+	}
+	before := sent()
+	time.Sleep(200 * time.Millisecond)
+	if n := sent() - before; n < 3 {
+		t.Errorf("%d adverts in 200ms at an interval of 20ms while addresses were being added", n)
+	}
+}
+
+// TestRouterSetMovesAddressBetweenMasters: an address that moves from one
+// master instance of the node to another stays on the interface, whichever
+// of the two Set updates first. (Deleting Services re-splits a large group
+// of addresses: most move to a neighbouring instance.)
+func TestRouterSetMovesAddressBetweenMasters(t *testing.T) {
+	ctx := context.Background()
+	n := newFakeNode(t, &fakeLink{}, "192.0.2.1", "fe80::1", 20*time.Millisecond)
+	pair := func(x, y []string) []Instance {
+		a, b := vip("x", 100, false, x...), vip("y", 100, false, y...)
+		b.VRID = 11
+		return []Instance{a, b}
+	}
+	if err := n.r.Set(ctx, pair([]string{"192.0.2.100"}, []string{"192.0.2.101", "192.0.2.102"})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both master", func() bool { return stateOf(n, "x") == Master && stateOf(n, "y") == Master })
+	// x, updated first, takes .101 from y.
+	if err := n.r.Set(ctx, pair([]string{"192.0.2.100", "192.0.2.101"}, []string{"192.0.2.102"})); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range addrs("192.0.2.100", "192.0.2.101", "192.0.2.102") {
+		if !n.addrs.has("eth0", ip) {
+			t.Errorf("%s is gone from the interface", ip)
+		}
+	}
+	// y, updated last, takes it back.
+	if err := n.r.Set(ctx, pair([]string{"192.0.2.100"}, []string{"192.0.2.101", "192.0.2.102"})); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range addrs("192.0.2.100", "192.0.2.101", "192.0.2.102") {
+		if !n.addrs.has("eth0", ip) {
+			t.Errorf("%s is gone from the interface after it moved back", ip)
+		}
+	}
 }
