@@ -171,26 +171,28 @@ func measureFootprint(b *testing.B, bed footprintBed) {
 		variantIdle[i] = idleCPU(procs)
 	}
 
-	uptime := loadAverage()
-	for i, p := range procs {
-		what := ""
-		if bed.describe != nil {
-			what = " (" + bed.describe(p.Host) + ")"
-		}
-		b.Logf("%s announcer on %s%s: no Services: %s; 5,000 addresses: CPU until all announced %s, idle %.2f%% of a core, %s; delete 1,000: %.2f%% of a core over %s (%s CPU until applied); create 1,000: %.2f%% (%s CPU until applied); at the end peak %.1f MiB",
-			bed.mode, p.Host.Name, what, empty[i], burst[i].Round(10*time.Millisecond), idle[i]*100, mem[i],
-			del.cpu[i]*100, del.window.Round(time.Second), del.applyCPU[i].Round(10*time.Millisecond),
-			add.cpu[i]*100, add.applyCPU[i].Round(10*time.Millisecond), mib(end[i].peak))
-		if ws != nil {
-			b.Logf("  after its binary's pages were reclaimed and 35 s of idle: %s (the binary's working set: %.1f MiB)", ws[i], mib(ws[i].file))
-		}
-		for j, v := range bed.variants {
-			b.Logf("  idle with %s: %.2f%% of a core", v.name, variantIdle[j][i]*100)
-		}
-	}
+	// Go keeps only the first ten lines of a benchmark's log without -v:
+	// the summary first, then one line per announcer.
 	b.Logf("%s: %d statuses written in %s, all announced %s later; 1,000 deleted in %s, applied in %s; created again in %s, applied in %s; load average after idle %s, at the end %s",
 		bed.mode, footprintServices, written.Round(time.Millisecond), took.Round(time.Millisecond),
-		del.requests.Round(time.Millisecond), del.applied.Round(time.Millisecond), add.requests.Round(time.Millisecond), add.applied.Round(time.Millisecond), idleLoad, uptime)
+		del.requests.Round(time.Millisecond), del.applied.Round(time.Millisecond), add.requests.Round(time.Millisecond), add.applied.Round(time.Millisecond), idleLoad, loadAverage())
+	for i, p := range procs {
+		line := fmt.Sprintf("%s announcer on %s", bed.mode, p.Host.Name)
+		if bed.describe != nil {
+			line += " (" + bed.describe(p.Host) + ")"
+		}
+		line += fmt.Sprintf(": no Services: %s; 5,000 addresses: CPU until all announced %s, idle %.2f%% of a core, %s; delete 1,000: %.2f%% of a core over %s (%s CPU until applied); create 1,000: %.2f%% over %s (%s CPU until applied); at the end peak %.1f MiB",
+			empty[i], burst[i].Round(10*time.Millisecond), idle[i]*100, mem[i],
+			del.cpu[i]*100, del.window.Round(time.Second), del.applyCPU[i].Round(10*time.Millisecond),
+			add.cpu[i]*100, add.window.Round(time.Second), add.applyCPU[i].Round(10*time.Millisecond), mib(end[i].peak))
+		if ws != nil {
+			line += fmt.Sprintf("; after its binary's pages were reclaimed and 35 s of idle: %s (the binary's working set: %.1f MiB)", ws[i], mib(ws[i].file))
+		}
+		for j, v := range bed.variants {
+			line += fmt.Sprintf("; idle with %s: %.2f%% of a core", v.name, variantIdle[j][i]*100)
+		}
+		b.Log(line)
+	}
 
 	most := func(ms []memory, field func(memory) int64) float64 {
 		var m int64
