@@ -68,9 +68,9 @@ func cpModeFailover(b *testing.B, c *cplab.Cluster, vip netip.Addr, ifname strin
 			b.Fatal(err)
 		}
 		if bgp {
-			cpWait(b, "the route leaves "+holder+" out", func() bool { return !slices.Contains(cpNextHops(c, vip), holder) })
+			waitFor(b, time.Minute, "the route leaves "+holder+" out", func() bool { return !slices.Contains(cpNextHops(c, vip), holder) })
 		} else {
-			cpWait(b, vip.String()+" answers again", func() bool { return c.Answers(ctx, from, vip) })
+			waitFor(b, time.Minute, vip.String()+" answers again", func() bool { return c.Answers(ctx, from, vip) })
 		}
 		apiKill = append(apiKill, time.Since(began))
 		if err := c.StartAPIServer(ctx, c.Node(holder)); err != nil {
@@ -83,9 +83,9 @@ func cpModeFailover(b *testing.B, c *cplab.Cluster, vip netip.Addr, ifname strin
 			b.Fatal(err)
 		}
 		if bgp {
-			cpWait(b, "the route leaves "+holder+" out", func() bool { return !slices.Contains(cpNextHops(c, vip), holder) })
+			waitFor(b, time.Minute, "the route leaves "+holder+" out", func() bool { return !slices.Contains(cpNextHops(c, vip), holder) })
 		} else {
-			cpWait(b, "another node holds "+vip.String(), func() bool {
+			waitFor(b, time.Minute, "another node holds "+vip.String(), func() bool {
 				holders, err := c.Holders(ctx, vip, ifname)
 				return err == nil && slices.ContainsFunc(holders, func(h string) bool { return h != holder })
 			})
@@ -109,7 +109,7 @@ func cpModeFailover(b *testing.B, c *cplab.Cluster, vip netip.Addr, ifname strin
 // every node in bgp) and answers, and returns a holder.
 func cpStable(b *testing.B, c *cplab.Cluster, vip netip.Addr, ifname string) string {
 	var holder string
-	cpWait(b, vip.String()+" settled", func() bool {
+	waitFor(b, time.Minute, vip.String()+" settled", func() bool {
 		if ifname == "lo" {
 			hops := cpNextHops(c, vip)
 			if len(hops) != len(c.Lab.Nodes()) {
@@ -143,16 +143,4 @@ func cpNextHops(c *cplab.Cluster, vip netip.Addr) []string {
 		}
 	}
 	return out
-}
-
-// cpWait polls cond every 10 ms for up to a minute.
-func cpWait(b *testing.B, what string, cond func() bool) {
-	b.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatalf("%s: not within a minute", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
