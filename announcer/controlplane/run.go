@@ -55,10 +55,10 @@ func Run(ctx context.Context, opts Options, reg prometheus.Registerer) error {
 	health := Health{Rise: healthRise, Fall: healthFall}
 	tick := time.NewTicker(opts.HealthInterval)
 	defer tick.Stop()
-	for {
+	for ctx.Err() == nil {
 		err := p.probe(ctx)
 		if ctx.Err() != nil {
-			break
+			break // the probe was cut short, not failed
 		}
 		if err != nil {
 			m.probeFailures.Inc()
@@ -80,9 +80,7 @@ func Run(ctx context.Context, opts Options, reg prometheus.Registerer) error {
 		select {
 		case <-ctx.Done():
 		case <-tick.C:
-			continue
 		}
-		break
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
 	defer cancel()

@@ -102,21 +102,35 @@ func run() error {
 	defer stop()
 	ctx = klog.NewContext(ctx, klog.Background().WithName("announcer"))
 
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry := newRegistry()
 	a := announcer.New(announcer.Options{
 		Client: client, NodeName: *nodeName,
 		ConfigNamespace: *configNamespace, ConfigName: *configName,
 		Registerer: registry,
 	})
-	if *metricsAddr != "0" {
-		go func() {
-			if err := announcer.Serve(ctx, *metricsAddr, registry, a.Ready, *profiling); err != nil {
-				klog.FromContext(ctx).Error(err, "Serving metrics and health", "address", *metricsAddr)
-			}
-		}()
-	}
+	serveMetrics(ctx, *metricsAddr, registry, a.Ready, *profiling)
 	return a.Run(ctx)
+}
+
+// newRegistry returns a registry with the Go runtime and process
+// collectors.
+func newRegistry() *prometheus.Registry {
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return registry
+}
+
+// serveMetrics serves /metrics, /healthz and /readyz on addr in the
+// background until ctx ends; addr "0" serves nothing.
+func serveMetrics(ctx context.Context, addr string, registry *prometheus.Registry, ready func() bool, profiling bool) {
+	if addr == "0" {
+		return
+	}
+	go func() {
+		if err := announcer.Serve(ctx, addr, registry, ready, profiling); err != nil {
+			klog.FromContext(ctx).Error(err, "Serving metrics and health", "address", addr)
+		}
+	}()
 }
 
 // flagSet reports whether the command line set the flag name.
@@ -134,15 +148,8 @@ func runControlPlane(opts controlplane.Options, metricsAddr string, profiling bo
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	ctx = klog.NewContext(ctx, klog.Background().WithName("control-plane"))
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if metricsAddr != "0" {
-		go func() {
-			if err := announcer.Serve(ctx, metricsAddr, registry, func() bool { return true }, profiling); err != nil {
-				klog.FromContext(ctx).Error(err, "Serving metrics and health", "address", metricsAddr)
-			}
-		}()
-	}
+	registry := newRegistry()
+	serveMetrics(ctx, metricsAddr, registry, func() bool { return true }, profiling)
 	return controlplane.Run(ctx, opts, registry)
 }
 
