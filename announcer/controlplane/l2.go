@@ -166,14 +166,16 @@ func (h *l2Holder) started(ctx context.Context) {
 	go h.announce(ctx)
 }
 
-// announce sends gratuitous ARP / unsolicited NA at once and a few times
-// after, as Service l2 mode does, in case the first is lost.
+// announce sends gratuitous ARP / unsolicited NA at once and again at the
+// offsets Service l2 mode uses (wire.DefaultRepeats), in case the first is
+// lost.
 func (h *l2Holder) announce(ctx context.Context) {
-	for _, wait := range []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, time.Second} {
+	start := time.Now()
+	for _, offset := range append([]time.Duration{0}, wire.DefaultRepeats()...) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-time.After(time.Until(start.Add(offset))):
 		}
 		for _, ip := range h.opts.VIPs {
 			if err := h.announcers.Announce(h.vips.iface, ip); err != nil {

@@ -12,9 +12,9 @@ const (
 	FamilyIPv6 = "ipv6"
 )
 
-// defaultRepeats are the offsets, after the first announcement sent at once, at which a newly
+// DefaultRepeats are the offsets, after the first announcement sent at once, at which a newly
 // owned address is announced again: clients and switches that missed the first one still move.
-func defaultRepeats() []time.Duration {
+func DefaultRepeats() []time.Duration {
 	return []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}
 }
 
@@ -72,7 +72,7 @@ func (o Options) withDefaults() Options {
 		o.Observer = NopObserver{}
 	}
 	if o.Repeats == nil {
-		o.Repeats = defaultRepeats()
+		o.Repeats = DefaultRepeats()
 	}
 	if o.ProbeWindow <= 0 {
 		o.ProbeWindow = DefaultProbeWindow
