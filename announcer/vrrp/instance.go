@@ -37,8 +37,9 @@ type Instance struct {
 	IPv6      bool
 	// VRID is derived from Name; see Instances for collisions.
 	VRID uint8
-	// Priority is this node's: 250, 200, 150, 100, 50 by its rendezvous
-	// rank among Nodes for the instance, then 1.
+	// Priority is this node's, by its rendezvous rank among Nodes for the
+	// instance: 250, 200, 150, 100, 50, then 49, 48, … 1 (54 distinct
+	// ranks), then 1.
 	Priority uint8
 	// LinkLocal is the virtual link-local address of an IPv6 instance,
 	// fe80::1:<VRID> (VRID in the last 16 bits), which the adverts list
@@ -73,8 +74,30 @@ const (
 	MaxAddressesIPv6 = min(MaxAddresses, (MTU-40-HeaderLen)/16) - 1
 )
 
-// priorities by rendezvous rank; ranks beyond get 1.
-var rankPriority = [...]uint8{250, 200, 150, 100, 50}
+// distinctRanks is how many rendezvous ranks get priorities of their own;
+// the ranks beyond share priority 1.
+const distinctRanks = 54
+
+// rankPriority returns the priority of the node at rendezvous rank (0 is
+// the first) of an instance: 250, 200, 150, 100, 50 for the first five,
+// then 49, 48, … 1, so that the first distinctRanks ranks all differ, and 1
+// beyond. Never above 250 (255 is the address owner's). The wide steps
+// give the likely takeovers a Skew_Time apart by a fifth of the advert
+// interval; the narrow ones still order backups (by interval / 256), so
+// that two backups time out together only among ranks beyond
+// distinctRanks, where the larger primary address wins (RFC 5798 §6.4.3).
+func rankPriority(rank int) uint8 {
+	switch {
+	case rank < 0:
+		return 0
+	case rank < 5:
+		return uint8(250 - 50*rank)
+	case rank < distinctRanks:
+		return uint8(49 - (rank - 5))
+	default:
+		return 1
+	}
+}
 
 // ErrTooManyInstances: more than 255 instances of one family on one
 // interface, so their VRIDs cannot differ.
@@ -158,10 +181,7 @@ func Instances(node string, claims []Claim, reserved []uint8) ([]Instance, error
 		if rank < 0 {
 			continue
 		}
-		in.Priority = 1
-		if rank < len(rankPriority) {
-			in.Priority = rankPriority[rank]
-		}
+		in.Priority = rankPriority(rank)
 		if in.IPv6 {
 			in.LinkLocal = LinkLocal(in.VRID)
 		}

@@ -351,9 +351,36 @@ func TestPriorityByRank(t *testing.T) {
 		}
 		got = append(got, ins[0].Priority)
 	}
-	if diff := cmp.Diff([]uint8{1, 1, 1, 50, 100, 150, 200, 250}, sortedPrios(got)); diff != "" {
+	if diff := cmp.Diff([]uint8{47, 48, 49, 50, 100, 150, 200, 250}, sortedPrios(got)); diff != "" {
 		t.Errorf("priorities (-want +got):\n%s", diff)
 	}
+}
+
+func TestRankPriority(t *testing.T) {
+	for _, tc := range []struct {
+		rank int
+		want uint8
+	}{
+		{0, 250}, {1, 200}, {2, 150}, {3, 100}, {4, 50},
+		{5, 49}, {6, 48}, {20, 34}, {52, 2}, {53, 1},
+		{54, 1}, {255, 1}, {10000, 1},
+	} {
+		t.Run(fmt.Sprintf("rank %d", tc.rank), func(t *testing.T) {
+			if got := rankPriority(tc.rank); got != tc.want {
+				t.Errorf("rankPriority(%d) = %d, want %d", tc.rank, got, tc.want)
+			}
+		})
+	}
+	t.Run("the first distinctRanks ranks differ and fall, never above 250 nor below 1", func(t *testing.T) {
+		prev := 251
+		for rank := range distinctRanks {
+			p := int(rankPriority(rank))
+			if p >= prev || p < 1 {
+				t.Errorf("rank %d has priority %d after %d", rank, p, prev)
+			}
+			prev = p
+		}
+	})
 }
 
 func TestLinkLocal(t *testing.T) {
