@@ -143,7 +143,7 @@ func (b *bgpMode) peersFor(ctx context.Context, cfg *config.Config, self planner
 	var out []bgp.Peer
 	var errs []error
 	for _, p := range cfg.BGP.Peers {
-		if !matches(p.NodeSelector, self.Labels) {
+		if !planner.MatchesSelector(p.NodeSelector, self.Labels) {
 			continue
 		}
 		peer := bgp.Peer{
@@ -263,14 +263,4 @@ func routerID(self planner.Node) netip.Addr {
 	h.Write([]byte(self.Name))
 	s := h.Sum32()
 	return netip.AddrFrom4([4]byte{byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)})
-}
-
-// matches reports whether labels carry every pair of selector.
-func matches(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
 }

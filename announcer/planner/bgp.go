@@ -102,7 +102,7 @@ func (c *computation) peers(pool *config.Pool) ([]string, NoPeerReason) {
 // selectsThisNode reports whether selector matches this node's labels.
 func (c *computation) selectsThisNode(selector map[string]string) bool {
 	for i := range c.in.Nodes {
-		if n := &c.in.Nodes[i]; n.Name == c.in.Node && matches(selector, n.Labels) {
+		if n := &c.in.Nodes[i]; n.Name == c.in.Node && MatchesSelector(selector, n.Labels) {
 			return true
 		}
 	}

@@ -27,7 +27,7 @@ func poolNodes(nodes []Node, pool *config.Pool) []string {
 	var out []string
 	for i := range nodes {
 		n := &nodes[i]
-		if n.Ready && !n.ExcludedFromLB && matches(pool.NodeSelector, n.Labels) {
+		if n.Ready && !n.ExcludedFromLB && MatchesSelector(pool.NodeSelector, n.Labels) {
 			out = append(out, n.Name)
 		}
 	}
@@ -65,10 +65,12 @@ func endpointsOn(svc *Service) func(node string) bool {
 	return func(node string) bool { _, ok := set[node]; return ok }
 }
 
-// matches reports whether labels carry every key of selector with its
-// value, as a Kubernetes equality selector does: {"zone": ""} wants the key
-// present with an empty value. An empty selector matches every node.
-func matches(selector, labels map[string]string) bool {
+// MatchesSelector reports whether labels carry every key of selector with
+// its value, as a Kubernetes equality-based label selector does: {"zone": ""}
+// wants the key present with an empty value. An empty selector matches every
+// node. Pools' and peers' nodeSelectors both go through it, here and in the
+// announcer, so a node that may open a session also gets the routes.
+func MatchesSelector(selector, labels map[string]string) bool {
 	for k, v := range selector {
 		if got, ok := labels[k]; !ok || got != v {
 			return false

@@ -115,3 +115,31 @@ func TestEligible(t *testing.T) {
 		})
 	}
 }
+
+func TestMatchesSelector(t *testing.T) {
+	tests := []struct {
+		name     string
+		selector map[string]string
+		labels   map[string]string
+		want     bool
+	}{
+		{name: "nil selector matches a node without labels", want: true},
+		{name: "empty selector matches any node", selector: map[string]string{}, labels: map[string]string{"rack": "r1"}, want: true},
+		{name: "equal value", selector: map[string]string{"rack": "r1"}, labels: map[string]string{"rack": "r1", "zone": "a"}, want: true},
+		{name: "other value", selector: map[string]string{"rack": "r1"}, labels: map[string]string{"rack": "r2"}},
+		{name: "label missing", selector: map[string]string{"rack": "r1"}},
+		{name: "empty value wants the label present", selector: map[string]string{"edge": ""}, labels: map[string]string{"rack": "r1"}},
+		{name: "empty value on a node without labels", selector: map[string]string{"edge": ""}},
+		{name: "empty value matches the label with an empty value", selector: map[string]string{"edge": ""}, labels: map[string]string{"edge": ""}, want: true},
+		{name: "empty value does not match a non-empty value", selector: map[string]string{"edge": ""}, labels: map[string]string{"edge": "yes"}},
+		{name: "every pair is wanted", selector: map[string]string{"rack": "r1", "zone": "a"}, labels: map[string]string{"rack": "r1"}},
+		{name: "every pair present", selector: map[string]string{"rack": "r1", "zone": "a"}, labels: map[string]string{"rack": "r1", "zone": "a"}, want: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := MatchesSelector(tc.selector, tc.labels); got != tc.want {
+				t.Errorf("MatchesSelector(%v, %v) = %v, want %v", tc.selector, tc.labels, got, tc.want)
+			}
+		})
+	}
+}

@@ -253,7 +253,7 @@ func fuzzPeers(in Input) (map[string][]string, map[string]NoPeerReason) {
 		pool := &in.Config.Pools[i]
 		candidates := in.Config.PoolPeers(pool)
 		for _, p := range candidates {
-			if slices.ContainsFunc(self, func(n Node) bool { return matches(p.NodeSelector, n.Labels) }) {
+			if slices.ContainsFunc(self, func(n Node) bool { return MatchesSelector(p.NodeSelector, n.Labels) }) {
 				peers[pool.Name] = append(peers[pool.Name], p.Name)
 			}
 		}
