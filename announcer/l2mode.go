@@ -93,7 +93,7 @@ type leaseView struct {
 type l2Owned struct {
 	ifname   string
 	services []string
-	message  string // for the Event: "now announced by node2 (was node1: lease expired)"
+	message  string // for the Event: "192.0.2.10 now announced by node2 (was node1: lease expired)"
 	since    time.Time
 }
 
@@ -250,12 +250,13 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 	return out, errors.Join(errs...)
 }
 
-// handoverMessage is the Event the new owner of ip sends.
+// handoverMessage is the Event the new owner of ip sends:
+// "198.19.20.5 now announced by node2 (was node1: lease expired)".
 func handoverMessage(node string, ip netip.Addr, prev string, why l2.Handover) string {
 	if prev == "" {
-		return fmt.Sprintf("%s now answers ARP/NDP for %s", node, ip)
+		return fmt.Sprintf("%s now announced by %s", ip, node)
 	}
-	return fmt.Sprintf("%s now answers ARP/NDP for %s (was %s: %s)", node, ip, prev, why)
+	return fmt.Sprintf("%s now announced by %s (was %s: %s)", ip, node, prev, why)
 }
 
 // serve hands each interface's responder its owned addresses, opening and

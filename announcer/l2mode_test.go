@@ -4,14 +4,23 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/floatlb/floatlb/announcer/l2"
+	"github.com/floatlb/floatlb/announcer/planner"
+	"github.com/floatlb/floatlb/config"
 )
 
 // testL2Mode returns the Layer 2 mode of node1 with a clock the test
@@ -162,5 +171,148 @@ func TestL2ProbeRounds(t *testing.T) {
 	m.probing.Wait()
 	if got := p.calls.Load(); got != 2*owned {
 		t.Errorf("%d probes after the second round, want %d", got, 2*owned)
+	}
+}
+
+// fakeResponder is an l2Responder that records what it owns; probe, when
+// set, answers its probes.
+type fakeResponder struct {
+	mu     sync.Mutex
+	owned  []netip.Addr
+	probe  func(ip netip.Addr) ([]net.HardwareAddr, error)
+	closed bool
+}
+
+func (r *fakeResponder) SetOwned(ips []netip.Addr) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.owned = slices.Clone(ips)
+	return nil
+}
+
+func (r *fakeResponder) Owned(ip netip.Addr) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(r.owned, ip)
+}
+
+func (r *fakeResponder) Probe(_ context.Context, ip netip.Addr) ([]net.HardwareAddr, error) {
+	if r.probe == nil {
+		return nil, nil
+	}
+	return r.probe(ip)
+}
+
+func (r *fakeResponder) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	return nil
+}
+
+// fakeResponders makes m open a fakeResponder per interface and returns
+// them by interface.
+func fakeResponders(m *l2Mode) map[string]*fakeResponder {
+	rs := map[string]*fakeResponder{}
+	m.listen = func(ifname string) (l2Responder, error) {
+		r := &fakeResponder{}
+		rs[ifname] = r
+		return r, nil
+	}
+	return rs
+}
+
+// l2TestConfig has one l2 pool on eth1 and a lease duration of 4s.
+func l2TestConfig(pools ...config.Pool) *config.Config {
+	if len(pools) == 0 {
+		pools = []config.Pool{{Name: "lan", Mode: config.ModeL2, Interface: "eth1"}}
+	}
+	return &config.Config{Pools: pools, L2: config.L2{LeaseDuration: config.Duration{Duration: 4 * time.Second}}}
+}
+
+// announcementCmp compares announcements.
+var announcementCmp = cmp.Options{cmp.AllowUnexported(announcement{}), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })}
+
+// rankedFirst returns an address of 198.51.100.0/24 that rendezvous
+// hashing gives to first among nodes.
+func rankedFirst(t *testing.T, first string, nodes ...string) netip.Addr {
+	t.Helper()
+	for i := range 256 {
+		ip := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+		if o, _ := l2.Owner(ip, nodes, func(string) bool { return true }); o == first {
+			return ip
+		}
+	}
+	t.Fatalf("no address of 198.51.100.0/24 ranks %s first among %v", first, nodes)
+	return netip.Addr{}
+}
+
+func TestHandoverMessage(t *testing.T) {
+	ip := netip.MustParseAddr("192.0.2.10")
+	tests := []struct {
+		name, prev string
+		why        l2.Handover
+		want       string
+	}{
+		{"first owner", "", l2.FirstOwner, "192.0.2.10 now announced by node2"},
+		{"lease expired", "node1", l2.PreviousExpired, "192.0.2.10 now announced by node2 (was node1: lease expired)"},
+		{"lease released", "node1", l2.PreviousReleased, "192.0.2.10 now announced by node2 (was node1: lease released)"},
+		{"rebalanced", "node3", l2.Rebalanced, "192.0.2.10 now announced by node2 (was node3: rebalanced)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := handoverMessage("node2", ip, tc.prev, tc.why); got != tc.want {
+				t.Errorf("handoverMessage = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestL2ApplyHandover: the node that takes an address says so, in the
+// issue's words, once: the next plans repeat the same message, which
+// report does not send again.
+func TestL2ApplyHandover(t *testing.T) {
+	m, now, _ := testL2Mode(t)
+	rs := fakeResponders(m)
+	m.renewed = true
+	cfg := l2TestConfig()
+	nodes := []string{"node1", "node2"}
+	mine, theirs := rankedFirst(t, "node1", nodes...), rankedFirst(t, "node2", nodes...)
+	plan := planner.Plan{L2: []planner.Claim{
+		{IP: mine, Pool: "lan", Interface: "eth1", EligibleNodes: nodes, Services: []string{"default/mine"}},
+		{IP: theirs, Pool: "lan", Interface: "eth1", EligibleNodes: nodes, Services: []string{"default/theirs"}},
+	}}
+	m.observe(announcerLease("node1", "1", true))
+	m.observe(announcerLease("node2", "1", true))
+	apply := func() []announcement {
+		t.Helper()
+		anns, err := m.apply(t.Context(), cfg, plan, planner.Node{Name: "node1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(anns, func(a, b announcement) int { return strings.Compare(a.service, b.service) })
+		return anns
+	}
+	want := []announcement{{service: "default/mine", mode: config.ModeL2, ip: mine, message: mine.String() + " now announced by node1"}}
+	if diff := cmp.Diff(want, apply(), announcementCmp); diff != "" {
+		t.Fatalf("both nodes live (-want +got):\n%s", diff)
+	}
+	if got := rs["eth1"].owned; !slices.Equal(got, []netip.Addr{mine}) {
+		t.Errorf("eth1 answers for %v, want %v", got, mine)
+	}
+
+	// node2's Lease stops changing; node1 renews its own.
+	*now = now.Add(3 * time.Second)
+	m.observe(announcerLease("node1", "2", true))
+	*now = now.Add(2 * time.Second)
+	want = append(want, announcement{service: "default/theirs", mode: config.ModeL2, ip: theirs,
+		message: theirs.String() + " now announced by node1 (was node2: lease expired)"})
+	for i := range 2 {
+		if diff := cmp.Diff(want, apply(), announcementCmp); diff != "" {
+			t.Fatalf("plan %d after node2's Lease expired (-want +got):\n%s", i, diff)
+		}
+	}
+	if got := testutil.ToFloat64(m.metrics.l2OwnerChanges.WithLabelValues("lease-expired")); got != 1 {
+		t.Errorf("floatlb_l2_owner_changes_total{reason=lease-expired} = %v, want 1", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/floatlb/floatlb/test/e2e/lab"
 )
@@ -126,7 +127,7 @@ func (s *l2Suite) testOwner(t *testing.T, created time.Time) {
 		if got, err := c.lanNeighbor(ctx, ip); err != nil || got != s.first {
 			t.Errorf("the LAN host sends %s to %s (%v), want %s", ip, got, err, s.first)
 		}
-		c.waitEvent("web", "floatlb.io/Announced", fmt.Sprintf("%s now answers ARP/NDP for %s", s.first, ip), 20*time.Second)
+		c.waitEvent("web", "floatlb.io/Announced", fmt.Sprintf("%s now announced by %s", ip, s.first), 20*time.Second)
 	}
 }
 
@@ -356,7 +357,7 @@ func (s *l2Suite) all32() []netip.Addr {
 // unsolicited Neighbor Advertisement can move it there: the test sends
 // nothing to the LAN host's kernel meanwhile and never flushes its
 // neighbour cache. Then curl reaches to, which alone answers and says why
-// in an Event. restore mends from, and ips go back to it.
+// in an Event on web, once. restore mends from, and ips go back to it.
 func (c *cluster) failover(t *testing.T, ips []netip.Addr, from, to, reason string, fault, restore func() error) {
 	c.sub(t)
 	ctx := context.Background()
@@ -368,6 +369,7 @@ func (c *cluster) failover(t *testing.T, ips []netip.Addr, from, to, reason stri
 			t.Fatalf("before the failover the LAN host sends %s to %s (%v), want %s", ip, got, err, from)
 		}
 	}
+	before := c.settledEvents("web")
 
 	broke := time.Now()
 	if err := fault(); err != nil {
@@ -400,7 +402,13 @@ func (c *cluster) failover(t *testing.T, ips []netip.Addr, from, to, reason stri
 	for _, ip := range ips {
 		c.waitAnswerers(ip, 15*time.Second, to)
 		c.reaches(c.lab.Client(), ip, to, 15*time.Second)
-		c.waitEvent("web", "floatlb.io/Announced", fmt.Sprintf("%s now answers ARP/NDP for %s (was %s: %s)", to, ip, from, reason), 20*time.Second)
+		c.waitEvent("web", "floatlb.io/Announced", fmt.Sprintf("%s now announced by %s (was %s: %s)", ip, to, from, reason), 20*time.Second)
+	}
+	// A second Event (a node that took the address and lost it again, or
+	// another that took it too) would come within a lease duration.
+	time.Sleep(l2LeaseDuration)
+	for _, ip := range ips {
+		c.handoverOnce("web", ip, to, fmt.Sprintf("%s now announced by %s (was %s: %s)", ip, to, from, reason), before)
 	}
 
 	restored := time.Now()
@@ -423,6 +431,64 @@ func (c *cluster) failover(t *testing.T, ips []netip.Addr, from, to, reason stri
 		c.waitAnswerers(ip, 30*time.Second, from)
 	}
 	logSince(t, restored, "%s mended → %v back on it", from, ips)
+}
+
+// settledEvents returns how often each Event on the Service default/name
+// occurred, once two lists a second apart agree: the announcers send
+// Events asynchronously, and one of the last handover must not count for
+// the next.
+func (c *cluster) settledEvents(name string) map[types.UID]int32 {
+	c.t.Helper()
+	var last map[types.UID]int32
+	eventually(c.t, 15*time.Second, fmt.Sprintf("the Events on %s settle", name), func(ctx context.Context) error {
+		evs, err := c.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
+		if err != nil {
+			return err
+		}
+		now := map[types.UID]int32{}
+		for _, e := range evs.Items {
+			now[e.UID] = e.Count
+		}
+		if last == nil || !maps.Equal(last, now) {
+			last = now
+			time.Sleep(time.Second)
+			return fmt.Errorf("%d Events on %s still change", len(now), name)
+		}
+		return nil
+	})
+	return last
+}
+
+// handoverOnce checks that, since the counts of before (settledEvents),
+// the Service default/name got exactly one floatlb.io/Announced saying
+// that ip is now announced, that it says want, and that node to, the new
+// owner, sent it. An Event may tell of several addresses ("; ").
+func (c *cluster) handoverOnce(name string, ip netip.Addr, to, want string, before map[types.UID]int32) {
+	c.t.Helper()
+	evs, err := c.client.CoreV1().Events("default").List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs.Items {
+		n := e.Count - before[e.UID]
+		if e.Reason != "floatlb.io/Announced" || n <= 0 {
+			continue
+		}
+		for part := range strings.SplitSeq(e.Message, "; ") {
+			if !strings.HasPrefix(part, ip.String()+" now announced by ") {
+				continue
+			}
+			got = append(got, fmt.Sprintf("%q from %s (reportingInstance %q) %d times", part, e.Source.Host, e.ReportingInstance, n))
+			if part != want || e.Source.Host != to || e.ReportingInstance != to || n != 1 {
+				c.t.Errorf("handover of %s: Event %q from %s (reportingInstance %q) %d times, want %q from %s once",
+					ip, part, e.Source.Host, e.ReportingInstance, n, want, to)
+			}
+		}
+	}
+	if len(got) != 1 {
+		c.t.Errorf("handover of %s: %d Events say who announces it, want one from %s: %q", ip, len(got), to, got)
+	}
 }
 
 // pickL2Pair returns an IPv4 and an IPv6 address of the l2 pool that the
