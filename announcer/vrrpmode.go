@@ -80,7 +80,7 @@ func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.P
 			claims = append(claims, vrrp.Claim{IP: c.IP, Interface: ifname, EligibleNodes: c.EligibleNodes, Services: c.Services})
 		}
 	}
-	instances, err := vrrp.Instances(v.node, claims, reservedVRIDs(cfg))
+	instances, err := vrrp.Instances(v.node, claims, reservedVRIDs(cfg), interfaceMTUs(claims))
 	if err != nil {
 		// Too many instances on an interface: say so on every Service.
 		msg := fmt.Sprintf("VRRP mode cannot run this Service's address: %v. Use fewer distinct node sets (externalTrafficPolicy Local makes one per endpoint set) or another interface", err)
@@ -203,6 +203,24 @@ func vrrpInterfaces(cfg *config.Config, ifs *interfaces, instances []vrrp.Instan
 	}
 	for _, in := range instances {
 		add(in.Interface)
+	}
+	return out
+}
+
+// interfaceMTUs returns the MTU of each interface of claims, which the
+// split of large instances needs; an interface this host lacks is left out
+// (vrrp.Instances counts 1500 for it).
+func interfaceMTUs(claims []vrrp.Claim) map[string]int {
+	out := map[string]int{}
+	looked := map[string]bool{}
+	for _, c := range claims {
+		if looked[c.Interface] {
+			continue
+		}
+		looked[c.Interface] = true
+		if ifi, err := net.InterfaceByName(c.Interface); err == nil {
+			out[c.Interface] = ifi.MTU
+		}
 	}
 	return out
 }

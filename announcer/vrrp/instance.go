@@ -64,15 +64,36 @@ func (in Instance) AdvertAddresses() []netip.Addr {
 
 // Limits of an instance.
 const (
-	// MTU is the link MTU an advert must fit.
+	// MTU is the largest link MTU the split counts on. A link with a
+	// larger one (jumbo frames) splits as at 1500, so that every node
+	// splits alike whatever MTU above 1500 its interface has, and as nodes
+	// did before they read the MTU; a smaller one splits smaller.
 	MTU = 1500
-	// MaxAddressesIPv4 is the most addresses of an IPv4 instance: the
-	// 8-bit count, as 255 addresses fit 1500 bytes.
+	// MinMTUIPv6 is the least MTU of an IPv6 link (RFC 8200 §5).
+	MinMTUIPv6 = 1280
+	// MaxAddressesIPv4 is the most addresses of an IPv4 instance at MTU:
+	// the 8-bit count, as 255 addresses fit 1500 bytes.
 	MaxAddressesIPv4 = min(MaxAddresses, (MTU-20-HeaderLen)/4)
-	// MaxAddressesIPv6 is the most addresses of an IPv6 instance besides
-	// its virtual link-local address: (1500 - 40 - 8) / 16 - 1.
+	// MaxAddressesIPv6 is the most addresses of an IPv6 instance at MTU
+	// besides its virtual link-local address: (1500 - 40 - 8) / 16 - 1.
 	MaxAddressesIPv6 = min(MaxAddresses, (MTU-40-HeaderLen)/16) - 1
 )
+
+// MaxAddressesAt returns the most addresses an instance of the family
+// holds on a link of the given MTU, the virtual link-local address of an
+// IPv6 instance not counted: as many as an advert with its IP header fits
+// in min(mtu, MTU) bytes, at most 255. An mtu of 0 or less counts as MTU;
+// an IPv6 mtu below MinMTUIPv6 as MinMTUIPv6.
+func MaxAddressesAt(mtu int, v6 bool) int {
+	if mtu <= 0 || mtu > MTU {
+		mtu = MTU
+	}
+	if v6 {
+		mtu = max(mtu, MinMTUIPv6)
+		return min(MaxAddresses, (mtu-40-HeaderLen)/16) - 1
+	}
+	return max(1, min(MaxAddresses, (mtu-20-HeaderLen)/4))
+}
 
 // distinctRanks is how many rendezvous ranks get priorities of their own;
 // the ranks beyond share priority 1.
@@ -107,7 +128,11 @@ var ErrTooManyInstances = errors.New("too many vrrp instances")
 // by name.
 //
 // Claims with the same interface, family and set of eligible nodes share
-// an instance. VRIDs are derived from the instance name; when two
+// an instance; one whose addresses do not fit one advert on the
+// interface's MTU (mtu, by interface name; a missing one counts as MTU;
+// see MaxAddressesAt) splits in parts, by address. Nodes whose interfaces
+// have different MTUs below 1500 split differently, and then disagree on
+// the instances: an interface of one LAN has one MTU on every node. VRIDs are derived from the instance name; when two
 // instances of one family on one interface would share one, the instance
 // whose name sorts later takes the next free VRID. For every node to agree
 // on VRIDs, give every node the same claims: those of other nodes only
@@ -116,7 +141,7 @@ var ErrTooManyInstances = errors.New("too many vrrp instances")
 // control-plane VIP or for routers outside floatlb); more instances of one
 // family on an interface than VRIDs remain is an error wrapping
 // ErrTooManyInstances.
-func Instances(node string, claims []Claim, reserved []uint8) ([]Instance, error) {
+func Instances(node string, claims []Claim, reserved []uint8, mtu map[string]int) ([]Instance, error) {
 	type key struct {
 		iface string
 		v6    bool
@@ -147,10 +172,9 @@ func Instances(node string, claims []Claim, reserved []uint8) ([]Instance, error
 	for k, cs := range groups {
 		slices.SortFunc(cs, func(a, b Claim) int { return a.IP.Compare(b.IP) })
 		base := nameHash(k.nodes) + "-" + k.iface
-		limit := MaxAddressesIPv4
+		limit := MaxAddressesAt(mtu[k.iface], k.v6)
 		if k.v6 {
 			base += "-v6"
-			limit = MaxAddressesIPv6
 		}
 		for part, chunk := range slices.Collect(slices.Chunk(cs, limit)) {
 			in := Instance{Name: base, Interface: k.iface, IPv6: k.v6, Nodes: chunk[0].EligibleNodes}

@@ -45,13 +45,13 @@ func FuzzInstances(f *testing.F) {
 		byName := map[string]Instance{}
 		prios := map[string][]uint8{}
 		for _, node := range nodes {
-			got, err := Instances(node, claims, nil)
+			got, err := Instances(node, claims, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			reversed := slices.Clone(claims)
 			slices.Reverse(reversed)
-			again, err := Instances(node, reversed, nil)
+			again, err := Instances(node, reversed, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

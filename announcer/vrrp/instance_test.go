@@ -95,7 +95,7 @@ func TestInstances(t *testing.T) {
 		}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Instances(tc.node, tc.claims, nil)
+			got, err := Instances(tc.node, tc.claims, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +119,7 @@ func TestInstancesErrors(t *testing.T) {
 		{"twice", []Claim{{IP: ip, Interface: "eth0", EligibleNodes: []string{"a"}}, {IP: ip, Interface: "eth1", EligibleNodes: []string{"a"}}}, "vrrp address 192.0.2.1 is claimed twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Instances("a", tc.claims, nil)
+			_, err := Instances("a", tc.claims, nil, nil)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("Instances error = %v, want %q", err, tc.want)
 			}
@@ -128,24 +128,48 @@ func TestInstancesErrors(t *testing.T) {
 }
 
 func TestInstancesSplit(t *testing.T) {
+	v4 := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}) }
+	v6 := func(i int) netip.Addr {
+		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
+	}
 	for _, tc := range []struct {
 		name  string
 		ips   func(i int) netip.Addr
 		n     int
+		mtu   int // of eth0; 0: not given
 		sizes []int
 		names []string
 	}{{
 		name:  "ipv4: 255 per instance",
-		ips:   func(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}) },
+		ips:   v4,
 		n:     600,
 		sizes: []int{255, 255, 90},
 		names: []string{"", "-2", "-3"},
 	}, {
-		name: "ipv6: 89 besides the link-local address",
-		ips: func(i int) netip.Addr {
-			return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
-		},
+		name:  "ipv6: 89 besides the link-local address",
+		ips:   v6,
 		n:     200,
+		sizes: []int{89, 89, 22},
+		names: []string{"-v6", "-v6-2", "-v6-3"},
+	}, {
+		name:  "ipv4 at MTU 1000: 243",
+		ips:   v4,
+		n:     300,
+		mtu:   1000,
+		sizes: []int{243, 57},
+		names: []string{"", "-2"},
+	}, {
+		name:  "ipv6 at MTU 1450 (VXLAN): 86",
+		ips:   v6,
+		n:     200,
+		mtu:   1450,
+		sizes: []int{86, 86, 28},
+		names: []string{"-v6", "-v6-2", "-v6-3"},
+	}, {
+		name:  "ipv6 at jumbo MTU 9000: as at 1500",
+		ips:   v6,
+		n:     200,
+		mtu:   9000,
 		sizes: []int{89, 89, 22},
 		names: []string{"-v6", "-v6-2", "-v6-3"},
 	}} {
@@ -155,9 +179,17 @@ func TestInstancesSplit(t *testing.T) {
 			for i := tc.n - 1; i >= 0; i-- {
 				claims = append(claims, Claim{IP: tc.ips(i), Interface: "eth0", EligibleNodes: []string{"a"}})
 			}
-			got, err := Instances("a", claims, nil)
+			var mtus map[string]int
+			if tc.mtu != 0 {
+				mtus = map[string]int{"eth0": tc.mtu, "eth1": 576}
+			}
+			got, err := Instances("a", claims, nil, mtus)
 			if err != nil {
 				t.Fatal(err)
+			}
+			mtu := MTU
+			if tc.mtu != 0 {
+				mtu = min(tc.mtu, MTU)
 			}
 			var sizes []int
 			var names []string
@@ -175,8 +207,8 @@ func TestInstancesSplit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ipHeader := 20 + 20*btoi(in.IPv6); len(b)+ipHeader > MTU {
-					t.Errorf("%s: advert of %d bytes exceeds the MTU", in.Name, len(b)+ipHeader)
+				if ipHeader := 20 + 20*btoi(in.IPv6); len(b)+ipHeader > mtu {
+					t.Errorf("%s: advert of %d bytes exceeds the MTU %d", in.Name, len(b)+ipHeader, mtu)
 				}
 			}
 			if diff := cmp.Diff(tc.sizes, sizes); diff != "" {
@@ -186,6 +218,49 @@ func TestInstancesSplit(t *testing.T) {
 				t.Errorf("names (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestMaxAddressesAt(t *testing.T) {
+	for _, tc := range []struct {
+		mtu      int
+		v6       bool
+		want     int
+		fullSize int // IP header and advert with want addresses (and the link-local one)
+	}{
+		{0, false, 255, 20 + 8 + 255*4},
+		{1500, false, 255, 20 + 8 + 255*4},
+		{9000, false, 255, 20 + 8 + 255*4},
+		{1048, false, 255, 20 + 8 + 255*4},
+		{1047, false, 254, 20 + 8 + 254*4},
+		{576, false, 137, 20 + 8 + 137*4},
+		{32, false, 1, 20 + 8 + 4},
+		{0, true, 89, 40 + 8 + 90*16},
+		{1500, true, 89, 40 + 8 + 90*16},
+		{9000, true, 89, 40 + 8 + 90*16},
+		{1450, true, 86, 40 + 8 + 87*16},
+		{1280, true, 76, 40 + 8 + 77*16},
+		{1000, true, 76, 40 + 8 + 77*16},
+	} {
+		t.Run(fmt.Sprintf("mtu %d ipv6 %v", tc.mtu, tc.v6), func(t *testing.T) {
+			if got := MaxAddressesAt(tc.mtu, tc.v6); got != tc.want {
+				t.Errorf("MaxAddressesAt(%d, %v) = %d, want %d", tc.mtu, tc.v6, got, tc.want)
+			}
+			limit := tc.mtu
+			if limit <= 0 || limit > MTU {
+				limit = MTU
+			}
+			if tc.v6 {
+				limit = max(limit, MinMTUIPv6)
+			}
+			if tc.fullSize > limit && tc.want > 1 {
+				t.Errorf("%d addresses make %d bytes, more than %d", tc.want, tc.fullSize, limit)
+			}
+		})
+	}
+	if MaxAddressesAt(MTU, false) != MaxAddressesIPv4 || MaxAddressesAt(MTU, true) != MaxAddressesIPv6 {
+		t.Errorf("MaxAddressesAt(MTU) = %d, %d; the constants say %d, %d",
+			MaxAddressesAt(MTU, false), MaxAddressesAt(MTU, true), MaxAddressesIPv4, MaxAddressesIPv6)
 	}
 }
 
@@ -226,7 +301,7 @@ func manyNodeSets(n int) []Claim {
 
 func TestInstancesVRIDs(t *testing.T) {
 	t.Run("255 instances on an interface get distinct VRIDs", func(t *testing.T) {
-		got, err := Instances("a", manyNodeSets(255), nil)
+		got, err := Instances("a", manyNodeSets(255), nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,14 +320,14 @@ func TestInstancesVRIDs(t *testing.T) {
 		}
 	})
 	t.Run("256 is an error naming the interface", func(t *testing.T) {
-		_, err := Instances("a", manyNodeSets(256), nil)
+		_, err := Instances("a", manyNodeSets(256), nil, nil)
 		if !errors.Is(err, ErrTooManyInstances) || !strings.Contains(err.Error(), `256 ipv4 vrrp instances on interface "eth0"`) {
 			t.Errorf("Instances error = %v, want ErrTooManyInstances naming eth0 and 256", err)
 		}
 	})
 	t.Run("reserved VRIDs are never taken", func(t *testing.T) {
 		reserved := []uint8{255, 51, 51}
-		got, err := Instances("a", manyNodeSets(253), reserved)
+		got, err := Instances("a", manyNodeSets(253), reserved, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +338,7 @@ func TestInstancesVRIDs(t *testing.T) {
 			}
 			seen[in.VRID] = true
 		}
-		if _, err := Instances("a", manyNodeSets(254), reserved); !errors.Is(err, ErrTooManyInstances) || !strings.Contains(err.Error(), "only 253 VRIDs are free") {
+		if _, err := Instances("a", manyNodeSets(254), reserved, nil); !errors.Is(err, ErrTooManyInstances) || !strings.Contains(err.Error(), "only 253 VRIDs are free") {
 			t.Errorf("254 instances with 2 reserved VRIDs: error = %v, want ErrTooManyInstances saying 253 are free", err)
 		}
 	})
@@ -271,7 +346,7 @@ func TestInstancesVRIDs(t *testing.T) {
 		claims := manyNodeSets(200)
 		vrids := map[string]uint8{}
 		for _, node := range []string{"a", "b", "c", "x007"} {
-			got, err := Instances(node, claims, nil)
+			got, err := Instances(node, claims, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -301,7 +376,7 @@ func TestInstancesSpread(t *testing.T) {
 	masters := map[string]int{}
 	prios := map[string][]uint8{}
 	for _, node := range nodes {
-		got, err := Instances(node, claims, nil)
+		got, err := Instances(node, claims, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,7 +420,7 @@ func TestPriorityByRank(t *testing.T) {
 	claims := []Claim{{IP: netip.MustParseAddr("192.0.2.1"), Interface: "eth0", EligibleNodes: nodes}}
 	var got []uint8
 	for _, node := range nodes {
-		ins, err := Instances(node, claims, nil)
+		ins, err := Instances(node, claims, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

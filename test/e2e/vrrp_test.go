@@ -222,7 +222,7 @@ func TestVRRP(t *testing.T) {
 // does, on eth0.
 func instanceOf(t *testing.T, ip netip.Addr, nodes []string) vrrp.Instance {
 	t.Helper()
-	ins, err := vrrp.Instances(nodes[0], []vrrp.Claim{{IP: ip, Interface: "eth0", EligibleNodes: nodes, Services: []string{"x"}}}, []uint8{config.DefaultReservedVRID})
+	ins, err := vrrp.Instances(nodes[0], []vrrp.Claim{{IP: ip, Interface: "eth0", EligibleNodes: nodes, Services: []string{"x"}}}, []uint8{config.DefaultReservedVRID}, nil)
 	if err != nil || len(ins) != 1 {
 		t.Fatalf("instance of %s among %v: %v, %v", ip, nodes, ins, err)
 	}
