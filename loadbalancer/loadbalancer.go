@@ -9,7 +9,6 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/record"
@@ -47,10 +46,10 @@ type LoadBalancer struct {
 	cfg       *config.Config
 	configErr error  // why the config last read was refused, or nil
 	configRV  string // resourceVersion of the ConfigMap last read
-	// pending maps a Service to the pool annotation that the service
+	// pending maps a Service to the metadata that the service
 	// controller's next status patch of it carries; nil unless
 	// ForServiceController adapted that controller.
-	pending map[string]string
+	pending map[string]pendingMeta
 }
 
 // New returns a LoadBalancer that is not started.
@@ -114,13 +113,16 @@ func (lb *LoadBalancer) EnsureLoadBalancer(ctx context.Context, _ string, svc *v
 	asg, err := lb.allocate(svc)
 	if err != nil {
 		logger.V(2).Info("No address for the Service", "err", err)
+		// No status patch follows; the service controller holds the
+		// finalizer back again before it asks again.
+		lb.mu.Lock()
+		lb.forgetPending(svc)
+		lb.mu.Unlock()
 		return nil, err
 	}
 	st := statusOf(asg)
-	if lb.recordedPool(svc) != asg.Pool && !lb.poolWithStatus(svc, asg.Pool, st) {
-		if err := lb.annotatePool(ctx, svc, asg.Pool); err != nil {
-			return nil, err
-		}
+	if err := lb.recordMeta(ctx, svc, asg.Pool, st); err != nil {
+		return nil, err
 	}
 	logger.V(2).Info("Service holds its addresses", "pool", asg.Pool, "ip", asg.IPs)
 	return st, nil
@@ -166,16 +168,6 @@ func (lb *LoadBalancer) retryable(err error) error {
 	}
 	lb.metrics.AllocationErrors.WithLabelValues("invalid").Inc()
 	return err
-}
-
-// annotatePool records pool on svc with one patch.
-func (lb *LoadBalancer) annotatePool(ctx context.Context, svc *v1.Service, pool string) error {
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, AnnotationAllocatedPool, pool)
-	_, err := lb.client.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.MergePatchType, []byte(patch), metaPatchOptions)
-	if err != nil {
-		return fmt.Errorf("recording pool %q on %s: %w", pool, serviceKey(svc), err)
-	}
-	return nil
 }
 
 // UpdateLoadBalancer has nothing to do: node changes are the announcer's.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,22 +15,31 @@ import (
 	servicehelper "k8s.io/cloud-provider/service/helpers"
 )
 
-// The upstream service controller calls EnsureLoadBalancer and then writes
-// the status it returns with a strategic merge patch of the status
-// subresource; it syncs a Service again whenever any of its annotations
-// changes. Left alone, recording the pool costs one patch of its own and a
-// second sync of every new Service (two more Events, and often a second
-// status patch from an informer that has not seen the first yet).
-// ForServiceController avoids both:
+// The upstream service controller adds its cleanup finalizer with a patch of
+// the status subresource, calls EnsureLoadBalancer, writes the status it
+// returns with a second status patch, and records the Events
+// EnsuringLoadBalancer and EnsuredLoadBalancer; it syncs a Service again
+// whenever any of its annotations changes. Left alone, that and recording
+// the pool cost a new Service six writes and a second sync. For an
+// allocator that answers from memory the floor is one write, the status;
+// ForServiceController brings the controller to two:
 //
-//   - the client it returns adds the annotation to the status patch that
-//     follows EnsureLoadBalancer, so address and pool are one write (and
-//     appear together);
+//   - the client it returns holds the finalizer patch back and adds the
+//     finalizer, and the pool annotation, to the status patch that follows
+//     EnsureLoadBalancer, so address, pool and finalizer are one write and
+//     appear together (when no status patch follows, EnsureLoadBalancer
+//     writes what is held back with one patch of its own);
 //   - the service controller's informer never sees the annotation, so
-//     writing it does not make the controller sync the Service again.
+//     writing it does not make the controller sync the Service again;
+//   - its Events go to the API server except EnsuringLoadBalancer, which
+//     the EnsuredLoadBalancer or SyncLoadBalancerFailed Event follows within
+//     microseconds.
 //
-// EnsureLoadBalancer still patches the annotation itself when the service
-// controller will not patch the status (it holds its addresses already).
+// Holding the finalizer back is safe because nothing outside floatlb-ccm's
+// memory exists for a Service before its status holds the address: a
+// Service deleted before that write frees its address through the
+// controller's deletion path for Services without the finalizer, and one
+// deleted while floatlb-ccm is down never had an address written.
 
 // ForServiceController adapts the upstream service controller to the
 // LoadBalancer: it sets the transform of the controller's Service informer,
@@ -41,8 +51,15 @@ func (lb *LoadBalancer) ForServiceController(client kubernetes.Interface, servic
 	}
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
-	lb.pending = map[string]string{}
+	lb.pending = map[string]pendingMeta{}
 	return statusClient{Interface: client, lb: lb}, nil
+}
+
+// pendingMeta is the metadata the service controller's next status patch of
+// a Service carries.
+type pendingMeta struct {
+	pool      string // the annotation floatlb.io/allocated-pool; "" for none
+	finalizer bool   // the load balancer cleanup finalizer
 }
 
 // serviceControllerView is what the service controller sees of a Service:
@@ -65,33 +82,76 @@ func serviceControllerView(obj any) (any, error) {
 	return svc, nil
 }
 
-// poolWithStatus decides how svc's pool gets recorded when the service
-// controller is about to write st: true when the pool rides on that status
-// patch, false when the caller must patch it.
-func (lb *LoadBalancer) poolWithStatus(svc *v1.Service, pool string, st *v1.LoadBalancerStatus) bool {
+// recordMeta sees to it that svc's pool and the finalizer the service
+// controller held back get written: on the status patch that follows when
+// the controller is about to write st, else now with one patch.
+func (lb *LoadBalancer) recordMeta(ctx context.Context, svc *v1.Service, pool string, st *v1.LoadBalancerStatus) error {
+	key := serviceKey(svc)
 	lb.mu.Lock()
-	defer lb.mu.Unlock()
-	// The service controller's own test of whether it patches the status.
-	if lb.pending == nil || servicehelper.LoadBalancerStatusEqual(&svc.Status.LoadBalancer, st) {
-		return false
+	want := pendingMeta{finalizer: lb.pending[key].finalizer}
+	if lb.recordedPool(svc) != pool {
+		want.pool = pool
 	}
-	lb.pending[serviceKey(svc)] = pool
-	return true
+	// The service controller's own test of whether it patches the status.
+	if lb.pending != nil && want != (pendingMeta{}) && !servicehelper.LoadBalancerStatusEqual(&svc.Status.LoadBalancer, st) {
+		lb.pending[key] = want
+		lb.mu.Unlock()
+		return nil
+	}
+	delete(lb.pending, key)
+	lb.mu.Unlock()
+	if want == (pendingMeta{}) {
+		return nil
+	}
+	return lb.patchMeta(ctx, svc, want)
 }
 
-// pendingPool returns the pool the next status patch of key carries.
-func (lb *LoadBalancer) pendingPool(key string) (string, bool) {
-	lb.mu.Lock()
-	defer lb.mu.Unlock()
-	pool, ok := lb.pending[key]
-	return pool, ok
+// patchMeta writes meta to svc with one patch.
+func (lb *LoadBalancer) patchMeta(ctx context.Context, svc *v1.Service, meta pendingMeta) error {
+	patch, err := withMeta([]byte(`{}`), meta)
+	if err != nil {
+		return err
+	}
+	_, err = lb.client.CoreV1().Services(svc.Namespace).Patch(ctx, svc.Name, types.StrategicMergePatchType, patch, metaPatchOptions)
+	if err != nil {
+		return fmt.Errorf("recording %s on %s: %w", meta, serviceKey(svc), err)
+	}
+	return nil
 }
 
-// poolWritten forgets the pending pool of key once a patch wrote it.
-func (lb *LoadBalancer) poolWritten(key, pool string) {
+func (m pendingMeta) String() string {
+	switch {
+	case m.pool != "" && m.finalizer:
+		return fmt.Sprintf("pool %q and the cleanup finalizer", m.pool)
+	case m.finalizer:
+		return "the cleanup finalizer"
+	}
+	return fmt.Sprintf("pool %q", m.pool)
+}
+
+// holdFinalizer notes that the service controller's finalizer patch of key
+// was held back for its next status patch.
+func (lb *LoadBalancer) holdFinalizer(key string) {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
-	if lb.pending[key] == pool {
+	meta := lb.pending[key]
+	meta.finalizer = true
+	lb.pending[key] = meta
+}
+
+// pendingMetaOf returns what the next status patch of key carries.
+func (lb *LoadBalancer) pendingMetaOf(key string) (pendingMeta, bool) {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	meta, ok := lb.pending[key]
+	return meta, ok
+}
+
+// metaWritten forgets what a status patch of key wrote.
+func (lb *LoadBalancer) metaWritten(key string, meta pendingMeta) {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	if lb.pending[key] == meta {
 		delete(lb.pending, key)
 	}
 }
@@ -119,8 +179,9 @@ func (lb *LoadBalancer) recordedPool(svc *v1.Service) string {
 	return ""
 }
 
-// statusClient is the service controller's client; its status patches of
-// Services carry the pending pool annotation.
+// statusClient is the service controller's client: its finalizer patches
+// are held back, its status patches of Services carry the pending
+// metadata, and its Events skip EnsuringLoadBalancer.
 type statusClient struct {
 	kubernetes.Interface
 	lb *LoadBalancer
@@ -139,6 +200,10 @@ func (c statusCore) Services(namespace string) typedcorev1.ServiceInterface {
 	return statusServices{ServiceInterface: c.CoreV1Interface.Services(namespace), namespace: namespace, lb: c.lb}
 }
 
+func (c statusCore) Events(namespace string) typedcorev1.EventInterface {
+	return quietEvents{EventInterface: c.CoreV1Interface.Events(namespace)}
+}
+
 type statusServices struct {
 	typedcorev1.ServiceInterface
 	namespace string
@@ -146,27 +211,78 @@ type statusServices struct {
 }
 
 func (s statusServices) Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (*v1.Service, error) {
+	if pt != types.StrategicMergePatchType || len(subresources) != 1 || subresources[0] != "status" {
+		return s.ServiceInterface.Patch(ctx, name, pt, data, opts, subresources...)
+	}
 	key := s.namespace + "/" + name
-	pool, ok := s.lb.pendingPool(key)
-	if ok && pt == types.StrategicMergePatchType && len(subresources) == 1 && subresources[0] == "status" {
-		if withPool, err := withPoolAnnotation(data, pool); err == nil {
-			data = withPool
+	if addsOnlyCleanupFinalizer(data) {
+		s.lb.holdFinalizer(key)
+		return s.heldBack(name), nil
+	}
+	meta, ok := s.lb.pendingMetaOf(key)
+	if ok {
+		if with, err := withMeta(data, meta); err == nil {
+			data = with
 		} else {
 			ok = false
 		}
-	} else {
-		ok = false
 	}
 	out, err := s.ServiceInterface.Patch(ctx, name, pt, data, opts, subresources...)
 	if err == nil && ok {
-		s.lb.poolWritten(key, pool)
+		s.lb.metaWritten(key, meta)
 	}
 	return out, err
 }
 
-// withPoolAnnotation adds the annotation floatlb.io/allocated-pool to a
-// JSON patch of a Service.
-func withPoolAnnotation(patch []byte, pool string) ([]byte, error) {
+// heldBack is the answer to a finalizer patch held back: the Service as the
+// LoadBalancer's informer has it, with the finalizer. (The service
+// controller does not read it.)
+func (s statusServices) heldBack(name string) *v1.Service {
+	svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: name}}
+	if s.lb.services != nil {
+		if cur, err := s.lb.services.Services(s.namespace).Get(name); err == nil {
+			svc = cur.DeepCopy()
+		}
+	}
+	svc.Finalizers = append(svc.Finalizers, servicehelper.LoadBalancerCleanupFinalizer)
+	return svc
+}
+
+// addsOnlyCleanupFinalizer tells whether a strategic merge patch of a
+// Service's status subresource does nothing but add the load balancer
+// cleanup finalizer, as the service controller's addFinalizer does.
+func addsOnlyCleanupFinalizer(patch []byte) bool {
+	var p struct {
+		Metadata map[string]json.RawMessage `json:"metadata"`
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(patch, &top) != nil || len(top) != 1 || json.Unmarshal(patch, &p) != nil {
+		return false
+	}
+	var finalizers []string
+	for k, v := range p.Metadata {
+		switch k {
+		case "finalizers":
+			if json.Unmarshal(v, &finalizers) != nil {
+				return false
+			}
+		case "$setElementOrder/finalizers":
+		default:
+			return false
+		}
+	}
+	for _, f := range finalizers {
+		if f == servicehelper.LoadBalancerCleanupFinalizer {
+			return true
+		}
+	}
+	return false
+}
+
+// withMeta adds meta to a strategic merge patch of a Service: the pool
+// annotation, and the cleanup finalizer (finalizers merge, so the others
+// stay).
+func withMeta(patch []byte, meta pendingMeta) ([]byte, error) {
 	var p map[string]any
 	if err := json.Unmarshal(patch, &p); err != nil {
 		return nil, err
@@ -174,16 +290,61 @@ func withPoolAnnotation(patch []byte, pool string) ([]byte, error) {
 	if p == nil {
 		p = map[string]any{}
 	}
-	meta, _ := p["metadata"].(map[string]any)
-	if meta == nil {
-		meta = map[string]any{}
-		p["metadata"] = meta
+	m, _ := p["metadata"].(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+		p["metadata"] = m
 	}
-	annotations, _ := meta["annotations"].(map[string]any)
-	if annotations == nil {
-		annotations = map[string]any{}
-		meta["annotations"] = annotations
+	if meta.pool != "" {
+		annotations, _ := m["annotations"].(map[string]any)
+		if annotations == nil {
+			annotations = map[string]any{}
+			m["annotations"] = annotations
+		}
+		annotations[AnnotationAllocatedPool] = meta.pool
 	}
-	annotations[AnnotationAllocatedPool] = pool
+	if meta.finalizer {
+		finalizers, _ := m["finalizers"].([]any)
+		if !slices.Contains(finalizers, any(servicehelper.LoadBalancerCleanupFinalizer)) {
+			m["finalizers"] = append(finalizers, servicehelper.LoadBalancerCleanupFinalizer)
+		}
+	}
 	return json.Marshal(p)
+}
+
+// quietEvents is the service controller's Event sink. It drops the Normal
+// Event EnsuringLoadBalancer: floatlb answers from memory, so the
+// EnsuredLoadBalancer or SyncLoadBalancerFailed Event follows it at once,
+// and in a burst of new Services it would be a quarter of the API writes.
+type quietEvents struct {
+	typedcorev1.EventInterface
+}
+
+// reasonEnsuring is the upstream service controller's Event reason that
+// quietEvents drops.
+const reasonEnsuring = "EnsuringLoadBalancer"
+
+func dropped(e *v1.Event) bool {
+	return e.Type == v1.EventTypeNormal && e.Reason == reasonEnsuring
+}
+
+func (q quietEvents) CreateWithEventNamespace(e *v1.Event) (*v1.Event, error) {
+	if dropped(e) {
+		return e, nil
+	}
+	return q.EventInterface.CreateWithEventNamespace(e)
+}
+
+func (q quietEvents) UpdateWithEventNamespace(e *v1.Event) (*v1.Event, error) {
+	if dropped(e) {
+		return e, nil
+	}
+	return q.EventInterface.UpdateWithEventNamespace(e)
+}
+
+func (q quietEvents) PatchWithEventNamespace(e *v1.Event, data []byte) (*v1.Event, error) {
+	if dropped(e) {
+		return e, nil
+	}
+	return q.EventInterface.PatchWithEventNamespace(e, data)
 }

@@ -31,10 +31,18 @@ func adapted(t *testing.T, objs ...*v1.Service) (*LoadBalancer, kubernetes.Inter
 	return lb, sc, client
 }
 
-// syncLike does what the upstream service controller does with svc:
+// syncLike does what the upstream service controller does with svc: a
+// status patch adding the cleanup finalizer when svc lacks it,
 // EnsureLoadBalancer, then a status patch when the status changes.
 func syncLike(t *testing.T, lb *LoadBalancer, sc kubernetes.Interface, svc *v1.Service) {
 	t.Helper()
+	if !servicehelper.HasLBFinalizer(svc) {
+		updated := svc.DeepCopy()
+		updated.Finalizers = append(updated.Finalizers, servicehelper.LoadBalancerCleanupFinalizer)
+		if _, err := servicehelper.PatchService(sc.CoreV1(), svc, updated); err != nil {
+			t.Fatal(err)
+		}
+	}
 	st, err := lb.EnsureLoadBalancer(context.Background(), "", svc, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -81,14 +89,25 @@ func TestForServiceController(t *testing.T) {
 		svc        *v1.Service
 		wantWrites []string
 	}{
-		{"new Service: the pool rides on the status patch", lbService("new"), []string{"patch services/status"}},
-		{"addresses held, pool not recorded: a patch of its own", vip(lbService("held", "192.0.2.1")), []string{"patch services"}},
-		{"addresses held without ipMode: the pool rides on the status patch", lbService("old", "192.0.2.1"), []string{"patch services/status"}},
-		{"addresses and pool recorded: no write", func() *v1.Service {
-			svc := vip(lbService("done", "192.0.2.1"))
+		{"new Service: finalizer and pool ride on the status patch", lbService("new"), []string{"patch services/status"}},
+		{"addresses held, pool and finalizer not recorded: a patch of its own", vip(lbService("held", "192.0.2.1")), []string{"patch services"}},
+		{"addresses held without ipMode: finalizer and pool ride on the status patch", lbService("old", "192.0.2.1"), []string{"patch services/status"}},
+		{"addresses and pool recorded, no finalizer: a patch of its own", func() *v1.Service {
+			svc := vip(lbService("nofinalizer", "192.0.2.1"))
 			svc.Annotations = map[string]string{AnnotationAllocatedPool: "main"}
 			return svc
+		}(), []string{"patch services"}},
+		{"addresses, pool and finalizer recorded: no write", func() *v1.Service {
+			svc := vip(lbService("done", "192.0.2.1"))
+			svc.Annotations = map[string]string{AnnotationAllocatedPool: "main"}
+			svc.Finalizers = []string{"example.com/other", servicehelper.LoadBalancerCleanupFinalizer}
+			return svc
 		}(), nil},
+		{"new Service with a finalizer of another: both kept", func() *v1.Service {
+			svc := lbService("other")
+			svc.Finalizers = []string{"example.com/other"}
+			return svc
+		}(), []string{"patch services/status"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lb, sc, client := adapted(t, tc.svc)
@@ -105,8 +124,11 @@ func TestForServiceController(t *testing.T) {
 			if got.Annotations[AnnotationAllocatedPool] != "main" || len(got.Status.LoadBalancer.Ingress) != 1 {
 				t.Errorf("after a sync: annotations %v, status %+v; want the pool main and one address", got.Annotations, got.Status.LoadBalancer)
 			}
-			if p, ok := lb.pendingPool("default/" + tc.svc.Name); ok {
-				t.Errorf("pool %q still pending after the status patch", p)
+			if !servicehelper.HasLBFinalizer(got) || len(got.Finalizers) != len(tc.svc.Finalizers)+boolInt(!servicehelper.HasLBFinalizer(tc.svc)) {
+				t.Errorf("after a sync the finalizers are %v; want those of before %v and the cleanup finalizer", got.Finalizers, tc.svc.Finalizers)
+			}
+			if m, ok := lb.pendingMetaOf("default/" + tc.svc.Name); ok {
+				t.Errorf("%s still pending after the status patch", m)
 			}
 		})
 	}
@@ -125,14 +147,14 @@ func TestForServiceControllerFailedPatch(t *testing.T) {
 	if _, err := sc.CoreV1().Services("default").Patch(context.Background(), "web", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err == nil {
 		t.Fatal("the patch did not fail")
 	}
-	if p, ok := lb.pendingPool("default/web"); !ok || p != "main" {
-		t.Errorf("after a failed status patch the pending pool is %q, %v; want main for the retry", p, ok)
+	if m, ok := lb.pendingMetaOf("default/web"); !ok || m.pool != "main" {
+		t.Errorf("after a failed status patch the pending pool is %q, %v; want main for the retry", m.pool, ok)
 	}
 	if err := lb.EnsureLoadBalancerDeleted(context.Background(), "", lbService("web")); err != nil {
 		t.Fatal(err)
 	}
-	if p, ok := lb.pendingPool("default/web"); ok {
-		t.Errorf("pool %q still pending after EnsureLoadBalancerDeleted", p)
+	if m, ok := lb.pendingMetaOf("default/web"); ok {
+		t.Errorf("%s still pending after EnsureLoadBalancerDeleted", m)
 	}
 }
 
@@ -168,14 +190,14 @@ func TestServiceControllerView(t *testing.T) {
 	}
 }
 
-func TestWithPoolAnnotation(t *testing.T) {
+func TestWithMetaPool(t *testing.T) {
 	for _, tc := range []struct{ name, patch, want string }{
 		{"status only", `{"status":{"loadBalancer":{}}}`, `{"metadata":{"annotations":{"floatlb.io/allocated-pool":"p"}},"status":{"loadBalancer":{}}}`},
 		{"other annotations kept", `{"metadata":{"annotations":{"a":"b"},"finalizers":["f"]}}`, `{"metadata":{"annotations":{"a":"b","floatlb.io/allocated-pool":"p"},"finalizers":["f"]}}`},
 		{"empty", `{}`, `{"metadata":{"annotations":{"floatlb.io/allocated-pool":"p"}}}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := withPoolAnnotation([]byte(tc.patch), "p")
+			got, err := withMeta([]byte(tc.patch), pendingMeta{pool: "p"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,5 +205,109 @@ func TestWithPoolAnnotation(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestForServiceControllerFailedEnsure(t *testing.T) {
+	lb, sc, client := adapted(t)
+	svc := lbService("web")
+	svc.Annotations = map[string]string{AnnotationPool: "nope"}
+	if _, err := client.CoreV1().Services("default").Create(context.Background(), svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	updated := svc.DeepCopy()
+	updated.Finalizers = []string{servicehelper.LoadBalancerCleanupFinalizer}
+	client.ClearActions()
+	if _, err := servicehelper.PatchService(sc.CoreV1(), svc, updated); err != nil {
+		t.Fatal(err)
+	}
+	if w := writes(client); len(w) != 0 {
+		t.Errorf("the finalizer patch was written (%v); want it held back for the status patch", w)
+	}
+	if _, err := lb.EnsureLoadBalancer(context.Background(), "", svc, nil); err == nil {
+		t.Fatal("EnsureLoadBalancer of a Service asking for a pool that does not exist did not fail")
+	}
+	if m, ok := lb.pendingMetaOf("default/web"); ok {
+		t.Errorf("%s still pending after EnsureLoadBalancer failed; the controller holds the finalizer back again before its retry", m)
+	}
+}
+
+func TestAddsOnlyCleanupFinalizer(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		patch string
+		want  bool
+	}{
+		{"the service controller's first finalizer", `{"metadata":{"finalizers":["service.kubernetes.io/load-balancer-cleanup"]}}`, true},
+		{"beside another finalizer", `{"metadata":{"$setElementOrder/finalizers":[{"a":1}],"finalizers":["example.com/x","service.kubernetes.io/load-balancer-cleanup"]}}`, true},
+		{"another finalizer only", `{"metadata":{"finalizers":["example.com/x"]}}`, false},
+		{"with the status", `{"metadata":{"finalizers":["service.kubernetes.io/load-balancer-cleanup"]},"status":{"loadBalancer":{}}}`, false},
+		{"with annotations", `{"metadata":{"annotations":{"a":"b"},"finalizers":["service.kubernetes.io/load-balancer-cleanup"]}}`, false},
+		{"removal", `{"metadata":{"finalizers":null}}`, false},
+		{"status only", `{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.1"}]}}}`, false},
+		{"not JSON", `{`, false},
+		{"empty", `{}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := addsOnlyCleanupFinalizer([]byte(tc.patch)); got != tc.want {
+				t.Errorf("addsOnlyCleanupFinalizer(%s) = %v, want %v", tc.patch, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWithMetaFinalizer(t *testing.T) {
+	for _, tc := range []struct {
+		name, patch string
+		meta        pendingMeta
+		want        string
+	}{
+		{"finalizer only", `{"status":{"loadBalancer":{}}}`, pendingMeta{finalizer: true}, `{"metadata":{"finalizers":["service.kubernetes.io/load-balancer-cleanup"]},"status":{"loadBalancer":{}}}`},
+		{"finalizer and pool", `{}`, pendingMeta{pool: "p", finalizer: true}, `{"metadata":{"annotations":{"floatlb.io/allocated-pool":"p"},"finalizers":["service.kubernetes.io/load-balancer-cleanup"]}}`},
+		{"finalizer there already", `{"metadata":{"finalizers":["service.kubernetes.io/load-balancer-cleanup"]}}`, pendingMeta{finalizer: true}, `{"metadata":{"finalizers":["service.kubernetes.io/load-balancer-cleanup"]}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := withMeta([]byte(tc.patch), tc.meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestQuietEvents(t *testing.T) {
+	_, sc, client := adapted(t)
+	client.ClearActions()
+	sink := sc.CoreV1().Events("")
+	for _, e := range []*v1.Event{
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "a"}, Type: v1.EventTypeNormal, Reason: "EnsuringLoadBalancer"},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "b"}, Type: v1.EventTypeNormal, Reason: "EnsuredLoadBalancer"},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "c"}, Type: v1.EventTypeWarning, Reason: "SyncLoadBalancerFailed"},
+	} {
+		if _, err := sink.CreateWithEventNamespace(e); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sink.PatchWithEventNamespace(e, []byte(`{"count":2}`)); err != nil && e.Reason == "EnsuringLoadBalancer" {
+			t.Errorf("patching the dropped Event: %v", err)
+		}
+	}
+	var created []string
+	for _, a := range client.Actions() {
+		if c, ok := a.(k8stesting.CreateAction); ok {
+			created = append(created, c.GetObject().(*v1.Event).Reason)
+		}
+	}
+	if diff := cmp.Diff([]string{"EnsuredLoadBalancer", "SyncLoadBalancerFailed"}, created); diff != "" {
+		t.Errorf("Events written (-want +got):\n%s", diff)
 	}
 }

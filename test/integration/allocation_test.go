@@ -2,11 +2,13 @@ package integration
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	servicehelper "k8s.io/cloud-provider/service/helpers"
 )
 
 const annotationsConfig = `
@@ -43,6 +45,15 @@ func TestAllocation(t *testing.T) {
 		})
 		if m := svc.Status.LoadBalancer.Ingress[0].IPMode; m == nil || *m != v1.LoadBalancerIPModeVIP {
 			t.Errorf("ingress ipMode = %v, want VIP", m)
+		}
+		// floatlb-ccm holds the upstream finalizer patch back for the
+		// status patch: the address and the finalizer come in one write.
+		if !servicehelper.HasLBFinalizer(svc) {
+			t.Errorf("auto holds %v without the finalizer %s (finalizers %v)", ingressIPs(svc), servicehelper.LoadBalancerCleanupFinalizer, svc.Finalizers)
+		}
+		waitForEvent(t, client, "apps", "Service", "auto", "EnsuredLoadBalancer", "", wait)
+		if reasons := eventReasons(t, client, "apps", "auto"); slices.Contains(reasons, "EnsuringLoadBalancer") {
+			t.Errorf("Events of auto %v; want no EnsuringLoadBalancer (floatlb-ccm does not write it)", reasons)
 		}
 	})
 

@@ -144,6 +144,22 @@ func waitForEvent(t testing.TB, client kubernetes.Interface, namespace, kind, na
 	return found
 }
 
+// eventReasons lists the reasons of the Events on the Service.
+func eventReasons(t testing.TB, client kubernetes.Interface, namespace, name string) []string {
+	t.Helper()
+	list, err := client.CoreV1().Events(namespace).List(context.Background(), metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=Service,involvedObject.name=" + name,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, e := range list.Items {
+		reasons = append(reasons, e.Reason)
+	}
+	return reasons
+}
+
 // inPrefix reports whether the address s lies in the prefix p.
 func inPrefix(s, p string) bool {
 	a, err := netip.ParseAddr(s)
