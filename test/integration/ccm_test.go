@@ -40,7 +40,14 @@ func startCCM(t testing.TB, env *kubeenv.Env, configNamespace string, extra ...s
 		"--node-monitor-period=1s",
 		"-v=2",
 	}
-	c := &ccm{t: t, args: append(args, extra...), log: filepath.Join(t.TempDir(), "ccm")}
+	return runCCM(t, append(args, extra...))
+}
+
+// runCCM starts floatlb-ccm with exactly args and stops it when the test
+// ends.
+func runCCM(t testing.TB, args []string) *ccm {
+	t.Helper()
+	c := &ccm{t: t, args: args, log: filepath.Join(t.TempDir(), "ccm")}
 	c.start()
 	t.Cleanup(func() {
 		c.stop(syscall.SIGTERM)
@@ -82,6 +89,16 @@ func (c *ccm) stop(sig syscall.Signal) {
 		<-c.done
 	}
 	c.cmd = nil
+}
+
+// exited tells whether the process started last has exited.
+func (c *ccm) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // restart kills the CCM with sig and starts it again.
