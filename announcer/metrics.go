@@ -81,8 +81,8 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		}, nil),
 		vrrpTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "floatlb_vrrp_transitions_total",
-			Help: "VRRP state changes of this node's instances, by new state and reason.",
-		}, []string{"state", "reason"}),
+			Help: "VRRP state changes of this node's instances, by instance, its VRID, the new state and the reason. The series of an instance go when this node stops running it.",
+		}, []string{"vrrp_instance", "vrid", "state", "reason"}),
 		vrrpDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "floatlb_vrrp_dropped_packets_total",
 			Help: "Received VRRP packets dropped, by reason (bad-ttl, bad-checksum, bad-version, bad-type, malformed, wrong-family, unknown-vrid).",
@@ -92,6 +92,9 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Help: "Foreign VRRP routers reported: a source that advertised one of this node's VRIDs with other addresses for 3 s or more (another VRRP router on the LAN uses the VRID).",
 		}, nil),
 	}
+	// A counter without labels exists from the start, so that its first
+	// increase shows (increase() needs a sample before it).
+	m.vrrpForeign.WithLabelValues()
 	if r != nil {
 		r.MustRegister(m.configValid, m.announced, m.refused, m.bgpSession, m.bgpMD5Hint,
 			m.l2Owned, m.l2OwnerChanges, m.l2Replies, m.l2Conflicts, m.l2LeaseFailures, m.l2Failover,

@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/floatlb/floatlb/announcer/l2/wire"
@@ -41,31 +43,45 @@ type vrrpMode struct {
 	event func(service, eventType, reason, msg string)
 	poke  func()
 
+	// open gives the Router its sockets (openSockets); tests hand it
+	// fakes, and their own address manager and announcer.
+	open     func(opts *vrrp.Options) error
+	now      func() time.Time
 	router   *vrrp.Router
 	interval time.Duration
 	cleaned  map[string]bool // interfaces cleaned of a predecessor's addresses
 
-	mu        sync.Mutex // guards instances and foreign; the Router's Observer calls run under its own lock
+	mu        sync.Mutex // guards instances, foreign and counted; the Router's Observer calls run under its own lock
 	instances map[string]vrrp.Instance
 	foreign   map[string]*foreignRouter // by "vrid src"
+	// counted is the VRID of each instance with transitions_total
+	// series, so that an instance this node no longer runs, or that
+	// changed VRID, leaves no series behind.
+	counted map[string]uint8
 
 	announcers wire.Announcers
 }
 
 func newVRRPMode(log logr.Logger, m *metrics, node string, event func(service, eventType, reason, msg string), poke func()) *vrrpMode {
-	return &vrrpMode{
+	v := &vrrpMode{
 		log: log, metrics: m, node: node, event: event, poke: poke,
+		now:       time.Now,
 		cleaned:   map[string]bool{},
 		instances: map[string]vrrp.Instance{},
 		foreign:   map[string]*foreignRouter{},
+		counted:   map[string]uint8{},
 	}
+	v.open = v.openSockets
+	return v
 }
 
 // apply runs the VRRP instances of the plan and returns how many
 // addresses this node holds as master.
 func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.Plan, self planner.Node) (int, error) {
 	if !hasMode(cfg, config.ModeVRRP) {
-		return 0, v.close(ctx)
+		err := v.close(ctx)
+		v.forget(nil)
+		return 0, err
 	}
 	var errs []error
 	var claims []vrrp.Claim
@@ -104,20 +120,8 @@ func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.P
 			AdvertInterval: interval,
 			Logger:         v.log,
 		}
-		c4, err4 := vrrp.ListenIPv4()
-		c6, err6 := vrrp.ListenIPv6()
-		if err4 != nil && err6 != nil {
-			return 0, errors.Join(append(errs, fmt.Errorf("opening VRRP sockets: %w", errors.Join(err4, err6)))...)
-		}
-		if err4 == nil {
-			opts.IPv4 = c4
-		} else {
-			v.log.Error(err4, "No IPv4 VRRP socket: IPv4 vrrp addresses are not held")
-		}
-		if err6 == nil {
-			opts.IPv6 = c6
-		} else {
-			v.log.Error(err6, "No IPv6 VRRP socket (is IPv6 off?): IPv6 vrrp addresses are not held")
+		if err := v.open(&opts); err != nil {
+			return 0, errors.Join(append(errs, err)...)
 		}
 		v.router, v.interval = vrrp.New(opts), interval
 	}
@@ -141,7 +145,47 @@ func (v *vrrpMode) apply(ctx context.Context, cfg *config.Config, plan planner.P
 	if err := v.router.Set(ctx, instances); err != nil {
 		errs = append(errs, err)
 	}
+	v.forget(instances)
 	return v.held(), errors.Join(errs...)
+}
+
+// forget removes the transitions_total series of the instances not in
+// keep: Local Services make an instance per endpoint set, and the sets a
+// node ran over weeks would otherwise pile up series.
+func (v *vrrpMode) forget(keep []vrrp.Instance) {
+	running := make(map[string]bool, len(keep))
+	for _, in := range keep {
+		running[in.Name] = true
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for name := range v.counted {
+		if !running[name] {
+			v.metrics.vrrpTransitions.DeletePartialMatch(prometheus.Labels{"vrrp_instance": name})
+			delete(v.counted, name)
+		}
+	}
+}
+
+// openSockets opens the VRRP sockets of both families; one family
+// missing (no CAP_NET_RAW is both; IPv6 turned off is one) is logged.
+func (v *vrrpMode) openSockets(opts *vrrp.Options) error {
+	c4, err4 := vrrp.ListenIPv4()
+	c6, err6 := vrrp.ListenIPv6()
+	if err4 != nil && err6 != nil {
+		return fmt.Errorf("opening VRRP sockets: %w", errors.Join(err4, err6))
+	}
+	if err4 == nil {
+		opts.IPv4 = c4
+	} else {
+		v.log.Error(err4, "No IPv4 VRRP socket: IPv4 vrrp addresses are not held")
+	}
+	if err6 == nil {
+		opts.IPv6 = c6
+	} else {
+		v.log.Error(err6, "No IPv6 VRRP socket (is IPv6 off?): IPv6 vrrp addresses are not held")
+	}
+	return nil
 }
 
 // held counts the addresses of the instances this node is master of, and
@@ -241,9 +285,13 @@ func (o vrrpObserver) Dropped(reason string) {
 
 func (o vrrpObserver) Transition(instance string, vrid uint8, from, to vrrp.State, reason string) {
 	v := o.v
-	v.metrics.vrrpTransitions.WithLabelValues(strings.ToLower(to.String()), reason).Inc()
 	v.mu.Lock()
 	in := v.instances[instance]
+	if old, ok := v.counted[instance]; ok && old != vrid {
+		v.metrics.vrrpTransitions.DeletePartialMatch(prometheus.Labels{"vrrp_instance": instance})
+	}
+	v.counted[instance] = vrid
+	v.metrics.vrrpTransitions.WithLabelValues(instance, strconv.Itoa(int(vrid)), strings.ToLower(to.String()), reason).Inc()
 	v.mu.Unlock()
 	v.log.Info("VRRP state changed", "instance", instance, "vrid", vrid, "from", from, "to", to, "reason", reason)
 	v.poke() // the gauges follow
@@ -272,7 +320,7 @@ func transitionReason(to vrrp.State) string {
 func (o vrrpObserver) ForeignAdvert(instance string, vrid uint8, src netip.Addr, addrs []netip.Addr) {
 	v := o.v
 	key := fmt.Sprintf("%d %s", vrid, src)
-	now := time.Now()
+	now := v.now()
 	v.mu.Lock()
 	f := v.foreign[key]
 	if f == nil || now.Sub(f.last) > foreignAdvertPause {
