@@ -565,7 +565,7 @@ func (c *cluster) startSupervisedCCM() *supervisedCCM {
 	c.t.Helper()
 	s := &supervisedCCM{log: filepath.Join(c.t.TempDir(), "floatlb-ccm.log"), done: make(chan struct{})}
 	args := []string{"--kubeconfig=" + c.ccmKubeconfig, "--authentication-skip-lookup",
-		"--leader-elect=true", "--leader-elect-resource-namespace=" + configNamespace, "--leader-elect-resource-name=floatlb-ccm",
+		"--leader-elect=true", "--leader-elect-resource-namespace=kube-system", "--leader-elect-resource-name=floatlb-ccm",
 		"--leader-elect-lease-duration=6s", "--leader-elect-renew-deadline=4s", "--leader-elect-retry-period=1s",
 		"--bind-address=127.0.0.1", "--secure-port=0", "-v=2"}
 	out, err := os.OpenFile(s.log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)

@@ -79,12 +79,22 @@ pools:
   addresses: [198.51.100.0/28]
 `)
 
+	deploy, err := client.AppsV1().Deployments("floatlb-system").Get(ctx, "floatlb-ccm", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	container := deploy.Spec.Template.Spec.Containers[0]
+	// The leader-election Lease, where the Deployment's flags put it
+	// (cloud-provider's defaults: kube-system, cloud-controller-manager).
+	leaseNamespace, leaseName := flagValue(container.Args, "leader-elect-resource-namespace"), flagValue(container.Args, "leader-elect-resource-name")
+	if leaseNamespace == "" {
+		leaseNamespace = "kube-system"
+	}
+	if leaseName == "" {
+		leaseName = "cloud-controller-manager"
+	}
+
 	t.Run("floatlb-ccm runs with the Deployment's arguments under its ServiceAccount", func(t *testing.T) {
-		deploy, err := client.AppsV1().Deployments("floatlb-system").Get(ctx, "floatlb-ccm", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		container := deploy.Spec.Template.Spec.Containers[0]
 		if want := []string{"/floatlb-ccm"}; !slices.Equal(container.Command, want) {
 			t.Fatalf("the Deployment runs %q, want %q", container.Command, want)
 		}
@@ -142,7 +152,6 @@ pools:
 			}
 			return nil
 		})
-		leaseNamespace, leaseName := flagValue(args, "leader-elect-resource-namespace"), flagValue(args, "leader-elect-resource-name")
 		if _, err := client.CoordinationV1().Leases(leaseNamespace).Get(ctx, leaseName, metav1.GetOptions{}); err != nil {
 			t.Errorf("leader-election Lease: %v", err)
 		}
@@ -205,6 +214,11 @@ pools:
 			{announcer, ra("", "secrets", "kube-system", "get", "floatlb-bgp"), false},
 			{announcer, ra("", "configmaps", "floatlb-system", "get", "other"), false},
 			{announcer, ra("coordination.k8s.io", "leases", "kube-system", "update", "kube-scheduler"), false},
+			// floatlb-ccm's leader-election Lease: an announcer that could
+			// write it could take or stall the CCM's leadership.
+			{announcer, ra("coordination.k8s.io", "leases", leaseNamespace, "update", leaseName), false},
+			{announcer, ra("coordination.k8s.io", "leases", leaseNamespace, "delete", leaseName), false},
+			{announcer, ra("coordination.k8s.io", "leases", "kube-system", "create", ""), false},
 			{ccm, ra("", "configmaps", "kube-system", "get", "extension-apiserver-authentication"), true},
 			{ccm, ra("", "configmaps", "kube-system", "watch", "extension-apiserver-authentication"), true},
 			{ccm, ra("authentication.k8s.io", "tokenreviews", "", "create", ""), true},
@@ -213,7 +227,10 @@ pools:
 			{ccm, ra("", "services", "default", "update", "status"), true},
 			{ccm, ra("", "nodes", "", "patch", ""), true},
 			{ccm, ra("", "configmaps", "floatlb-system", "watch", "floatlb-config"), true},
-			{ccm, ra("coordination.k8s.io", "leases", "floatlb-system", "update", "floatlb-ccm"), true},
+			{ccm, ra("coordination.k8s.io", "leases", leaseNamespace, "create", ""), true},
+			{ccm, ra("coordination.k8s.io", "leases", leaseNamespace, "get", leaseName), true},
+			{ccm, ra("coordination.k8s.io", "leases", leaseNamespace, "update", leaseName), true},
+			{ccm, ra("coordination.k8s.io", "leases", "floatlb-system", "update", "floatlb-announcer-node-a"), false},
 			{ccm, ra("", "secrets", "floatlb-system", "get", "floatlb-bgp"), false},
 			{ccm, ra("", "configmaps", "floatlb-system", "update", "floatlb-config"), false},
 			{ccm, ra("", "services", "default", "create", ""), false},
@@ -269,6 +286,10 @@ var inKubeSystem = []string{
 	// Lets floatlb-ccm read kube-system/extension-apiserver-authentication
 	// (delegated authentication of its secure port).
 	"RoleBinding/floatlb-ccm:authentication-reader",
+	// floatlb-ccm's leader-election Lease, out of reach of the announcers,
+	// which may update every Lease in floatlb-system.
+	"Role/floatlb-ccm:leader-election",
+	"RoleBinding/floatlb-ccm:leader-election",
 }
 
 // checkNamespaces checks that every namespaced object that kustomize
