@@ -176,7 +176,10 @@ func Instances(node string, claims []Claim, reserved []uint8, mtu map[string]int
 		if k.v6 {
 			base += "-v6"
 		}
-		for part, chunk := range slices.Collect(slices.Chunk(cs, limit)) {
+		for part, chunk := range split(cs, limit) {
+			if len(chunk) == 0 {
+				continue
+			}
 			in := Instance{Name: base, Interface: k.iface, IPv6: k.v6, Nodes: chunk[0].EligibleNodes}
 			if part > 0 {
 				in.Name += "-" + strconv.Itoa(part+1)
@@ -212,6 +215,68 @@ func Instances(node string, claims []Claim, reserved []uint8, mtu map[string]int
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// splitFill is how full, on average, the parts of a split group are: the
+// slack keeps an address hashed to a full part rare.
+const (
+	splitFillNum = 3
+	splitFillDen = 4
+)
+
+// split divides claims sorted by address into parts of at most limit
+// addresses. A group that fits is one part. A larger one splits into
+// enough parts to fill each three quarters on average, and each address
+// goes to the part that ranks first by a hash of (address, part) and still
+// has room, taken in address order. So the parts stay put when addresses
+// come and go: an address joins or leaves without moving the others,
+// unless it frees or fills a part's last place; only when the number of
+// parts changes do about 1/parts of the addresses move. (Chunking by
+// position moved most addresses of the group to another part, and so
+// often another master, whenever a lower address went.) Every node splits
+// the same claims alike.
+func split(cs []Claim, limit int) [][]Claim {
+	if len(cs) <= limit {
+		return [][]Claim{cs}
+	}
+	n := (len(cs)*splitFillDen + limit*splitFillNum - 1) / (limit * splitFillNum)
+	parts := make([][]Claim, n)
+	order := make([]int, n)
+	scores := make([]uint64, n)
+	for _, c := range cs {
+		h := addrHash(c.IP)
+		for i := range order {
+			order[i] = i
+			scores[i] = mix(h ^ uint64(i+1)*0x9e3779b97f4a7c15)
+		}
+		slices.SortFunc(order, func(a, b int) int { return cmp.Compare(scores[b], scores[a]) })
+		for _, i := range order {
+			if len(parts[i]) < limit {
+				parts[i] = append(parts[i], c)
+				break
+			}
+		}
+	}
+	return parts
+}
+
+// addrHash is a hash of ip that every node computes alike (FNV-1a).
+func addrHash(ip netip.Addr) uint64 {
+	h := uint64(14695981039346656037)
+	for _, b := range ip.AsSlice() {
+		h ^= uint64(b)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// mix is SplitMix64's finalizer: it spreads the bits of x.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // LinkLocal returns the virtual link-local address of an IPv6 instance

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,49 +129,51 @@ func TestInstancesErrors(t *testing.T) {
 }
 
 func TestInstancesSplit(t *testing.T) {
-	v4 := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}) }
-	v6 := func(i int) netip.Addr {
-		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
-	}
 	for _, tc := range []struct {
 		name  string
 		ips   func(i int) netip.Addr
 		n     int
 		mtu   int // of eth0; 0: not given
-		sizes []int
+		limit int
 		names []string
 	}{{
-		name:  "ipv4: 255 per instance",
-		ips:   v4,
+		name:  "ipv4 that fits: one instance",
+		ips:   splitV4,
+		n:     255,
+		limit: 255,
+		names: []string{""},
+	}, {
+		name:  "ipv4: 255 per instance, parts three quarters full",
+		ips:   splitV4,
 		n:     600,
-		sizes: []int{255, 255, 90},
-		names: []string{"", "-2", "-3"},
+		limit: 255,
+		names: []string{"", "-2", "-3", "-4"},
 	}, {
 		name:  "ipv6: 89 besides the link-local address",
-		ips:   v6,
+		ips:   splitV6,
 		n:     200,
-		sizes: []int{89, 89, 22},
+		limit: 89,
 		names: []string{"-v6", "-v6-2", "-v6-3"},
 	}, {
 		name:  "ipv4 at MTU 1000: 243",
-		ips:   v4,
+		ips:   splitV4,
 		n:     300,
 		mtu:   1000,
-		sizes: []int{243, 57},
+		limit: 243,
 		names: []string{"", "-2"},
 	}, {
 		name:  "ipv6 at MTU 1450 (VXLAN): 86",
-		ips:   v6,
+		ips:   splitV6,
 		n:     200,
 		mtu:   1450,
-		sizes: []int{86, 86, 28},
-		names: []string{"-v6", "-v6-2", "-v6-3"},
+		limit: 86,
+		names: []string{"-v6", "-v6-2", "-v6-3", "-v6-4"},
 	}, {
 		name:  "ipv6 at jumbo MTU 9000: as at 1500",
-		ips:   v6,
+		ips:   splitV6,
 		n:     200,
 		mtu:   9000,
-		sizes: []int{89, 89, 22},
+		limit: 89,
 		names: []string{"-v6", "-v6-2", "-v6-3"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,17 +194,18 @@ func TestInstancesSplit(t *testing.T) {
 			if tc.mtu != 0 {
 				mtu = min(tc.mtu, MTU)
 			}
-			var sizes []int
 			var names []string
-			next := 0
+			held := map[netip.Addr]int{}
 			for _, in := range got {
-				sizes = append(sizes, len(in.Addresses))
 				names = append(names, strings.TrimPrefix(in.Name, nameHash("a")+"-eth0"))
+				if len(in.Addresses) > tc.limit {
+					t.Errorf("%s holds %d addresses, more than %d", in.Name, len(in.Addresses), tc.limit)
+				}
+				if !slices.IsSortedFunc(in.Addresses, netip.Addr.Compare) {
+					t.Errorf("%s: addresses not sorted", in.Name)
+				}
 				for _, ip := range in.Addresses {
-					if ip != tc.ips(next) {
-						t.Fatalf("%s holds %s, want %s next", in.Name, ip, tc.ips(next))
-					}
-					next++
+					held[ip]++
 				}
 				b, err := Advert{VRID: in.VRID, Addresses: in.AdvertAddresses()}.Marshal(primaryOf(in), groupOf(in))
 				if err != nil {
@@ -211,11 +215,88 @@ func TestInstancesSplit(t *testing.T) {
 					t.Errorf("%s: advert of %d bytes exceeds the MTU %d", in.Name, len(b)+ipHeader, mtu)
 				}
 			}
-			if diff := cmp.Diff(tc.sizes, sizes); diff != "" {
-				t.Errorf("sizes (-want +got):\n%s", diff)
+			for i := range tc.n {
+				if held[tc.ips(i)] != 1 {
+					t.Errorf("%s is in %d instances, want 1", tc.ips(i), held[tc.ips(i)])
+				}
 			}
 			if diff := cmp.Diff(tc.names, names); diff != "" {
 				t.Errorf("names (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func splitV4(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}) }
+
+func splitV6(i int) netip.Addr {
+	return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
+}
+
+// TestInstancesSplitStable: when addresses of a split group come and go,
+// the others stay in their instances, but for about 1/parts of them when
+// the number of parts changes.
+func TestInstancesSplitStable(t *testing.T) {
+	instanceOf := func(ips []netip.Addr) map[netip.Addr]string {
+		var claims []Claim
+		for _, ip := range ips {
+			claims = append(claims, Claim{IP: ip, Interface: "eth0", EligibleNodes: []string{"a", "b", "c"}})
+		}
+		got, err := Instances("a", claims, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[netip.Addr]string{}
+		for _, in := range got {
+			for _, ip := range in.Addresses {
+				out[ip] = in.Name
+			}
+		}
+		return out
+	}
+	moved := func(before, after map[netip.Addr]string) int {
+		n := 0
+		for ip, name := range after {
+			if before[ip] != name {
+				n++
+			}
+		}
+		return n
+	}
+	var all []netip.Addr
+	for i := range 5000 {
+		all = append(all, splitV4(i))
+	}
+	before := instanceOf(all)
+	for _, tc := range []struct {
+		name    string
+		ips     []netip.Addr
+		atMost  int
+		ofWhich int
+		parts   string
+	}{
+		// 27 parts of 5,000; 21 of 4,000: the addresses of 6 parts move.
+		{"the 1,000 lowest go", all[1000:], 4000 / 3, 4000, "27 → 21"},
+		{"every fifth goes", slices.Collect(func(yield func(netip.Addr) bool) {
+			for i, ip := range all {
+				if i%5 != 0 && !yield(ip) {
+					return
+				}
+			}
+		}), 4000 / 3, 4000, "27 → 21"},
+		// 5,000 to 4,999: 27 parts either way.
+		{"one goes", all[1:], 10, 4999, "27"},
+		{"one more comes", append(slices.Clone(all), splitV4(5000)), 10, 5001, "27"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			after := instanceOf(tc.ips)
+			if len(after) != tc.ofWhich {
+				t.Fatalf("%d addresses in instances, want %d", len(after), tc.ofWhich)
+			}
+			if m := moved(before, after); m > tc.atMost {
+				t.Errorf("%d of %d addresses moved to another instance (parts %s); want at most %d", m, tc.ofWhich, tc.parts, tc.atMost)
+			} else {
+				t.Logf("%d of %d addresses moved (parts %s)", m, tc.ofWhich, tc.parts)
 			}
 		})
 	}
