@@ -6,11 +6,13 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 	v1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,10 +67,10 @@ func TestVRRP(t *testing.T) {
 		c.curlReaches(ip, masters[ip], 10*time.Second)
 	}
 	t.Run("adverts on the wire are VRRPv3 with TTL 255 from the master", func(t *testing.T) {
-		ip := ips[0]
+		ip := familyOf(t, ips, false)
 		in := instanceOf(t, ip, all)
 		master := c.node(masters[ip])
-		got, src, ttl, err := c.captureAdvert(in.VRID, 5*time.Second)
+		got, src, ttl, err := c.captureAdvert(in.VRID, false, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,33 +79,44 @@ func TestVRRP(t *testing.T) {
 				in.VRID, src, ttl, got.Version, got.Priority, got.Addresses, master.IPv4, master.Name, ip)
 		}
 	})
+	t.Run("IPv6 adverts are VRRPv3 with hop limit 255 from the master's link-local address, the virtual link-local address first", func(t *testing.T) {
+		ip := familyOf(t, ips, true)
+		in := instanceOf(t, ip, all)
+		master := c.node(masters[ip])
+		linkLocal := c.linkLocal(master)
+		got, src, hops, err := c.captureAdvert(in.VRID, true, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []netip.Addr{vrrp.LinkLocal(in.VRID), ip}
+		if src != linkLocal || hops != 255 || got.Version != 3 || got.Priority != 250 || !slices.Equal(got.Addresses, want) {
+			t.Errorf("advert for VRID %d: from %s hop limit %d version %d priority %d addresses %v; want from %s (%s's link-local address) hop limit 255 version 3 priority 250 with %v",
+				in.VRID, src, hops, got.Version, got.Priority, got.Addresses, linkLocal, master.Name, want)
+		}
+	})
 
 	for _, fault := range []struct {
 		name string
 		do   func(p *lab.Process) error
+		// crash: the dead node keeps its VIPs, as after a real crash;
+		// else it gives them up.
+		crash bool
 	}{
-		{"kill -9", (*lab.Process).Kill},
-		{"SIGTERM", (*lab.Process).Stop},
+		{"kill -9", (*lab.Process).Kill, true},
+		{"SIGTERM", (*lab.Process).Stop, false},
 	} {
 		t.Run(fault.name+" of the master's announcer moves the VIP", func(t *testing.T) {
-			ip := ips[0]
-			old := masters[ip]
-			rest := slices.DeleteFunc(slices.Clone(all), func(n string) bool { return n == old })
-			want := expectedMaster(t, ip, all, rest...)
-			began := time.Now()
-			if err := fault.do(c.announcers[old]); err != nil && !strings.Contains(err.Error(), "signal") {
-				t.Fatal(err)
+			// The masters of the IPv4 and the IPv6 instance, one after
+			// the other (they may be one node).
+			var olds []string
+			for _, ip := range ips {
+				if !slices.Contains(olds, masters[ip]) {
+					olds = append(olds, masters[ip])
+				}
 			}
-			// kill -9 leaves the VIP on the dead node's interface, as a
-			// crash would: the new master's gratuitous ARP must win.
-			c.waitHeldBy(ip, 20*time.Second, want)
-			took := time.Since(began)
-			c.curlReaches(ip, want, 10*time.Second)
-			t.Logf("%s of %s's announcer: %s holds %s after %s", fault.name, old, want, ip, took.Round(time.Millisecond))
-
-			c.startAnnouncer(c.node(old))
-			c.waitHolders(ip, 30*time.Second, expectedMaster(t, ip, all))
-			c.curlReaches(ip, old, 10*time.Second)
+			for _, old := range olds {
+				c.vrrpFailover(t, fault.name, fault.do, fault.crash, old, ips, masters, all)
+			}
 		})
 	}
 
@@ -111,12 +124,14 @@ func TestVRRP(t *testing.T) {
 		ip := ips[0]
 		in := instanceOf(t, ip, all)
 		master := expectedMaster(t, ip, all)
+		began := time.Now()
 		ka, err := c.lab.StartKeepalived(c.lab.LANHost(), keepalivedConfig(in, 254))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer ka.Stop()
 		c.waitHolders(ip, 20*time.Second, "lanhost")
+		c.waitEventSince("vip", "floatlb.io/VRRPBackup", fmt.Sprintf("%s is now VRRP backup of instance %s (VRID %d) for %s: higher-priority", master, in.Name, in.VRID, ip), began, 20*time.Second)
 		t.Logf("keepalived at priority 254 is master of VRID %d; no node holds %s", in.VRID, ip)
 		if err := ka.Stop(); err != nil && !strings.Contains(err.Error(), "signal") {
 			t.Fatal(err)
@@ -140,6 +155,10 @@ func TestVRRP(t *testing.T) {
 		in := instanceOf(t, ip, all)
 		other := in
 		other.Addresses = []netip.Addr{netip.MustParseAddr("198.19.30.250")}
+		before, err := c.metrics(context.Background(), "floatlb_vrrp_foreign_routers_total")
+		if err != nil {
+			t.Fatal(err)
+		}
 		// Only a master advertises: at 254 the foreign router wins the
 		// election, as RFC 5798 wants, and the Event says why the
 		// address went away.
@@ -149,6 +168,19 @@ func TestVRRP(t *testing.T) {
 		}
 		defer ka.Stop()
 		c.waitEvent("vip", "floatlb.io/VRRPForeignRouter", fmt.Sprintf("advertises VRID %d", in.VRID), 30*time.Second)
+		// Every node of the instance hears the foreign router.
+		eventually(t, 10*time.Second, "every node counts the foreign router", func(ctx context.Context) error {
+			after, err := c.metrics(ctx, "floatlb_vrrp_foreign_routers_total")
+			if err != nil {
+				return err
+			}
+			for _, n := range all {
+				if after[n]-before[n] != 1 {
+					return fmt.Errorf("floatlb_vrrp_foreign_routers_total went from %v to %v", before, after)
+				}
+			}
+			return nil
+		})
 		if err := ka.Stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -227,6 +259,92 @@ func instanceOf(t *testing.T, ip netip.Addr, nodes []string) vrrp.Instance {
 		t.Fatalf("instance of %s among %v: %v, %v", ip, nodes, ins, err)
 	}
 	return ins[0]
+}
+
+// familyOf returns the address of ips of one family.
+func familyOf(t *testing.T, ips []netip.Addr, v6 bool) netip.Addr {
+	t.Helper()
+	for _, ip := range ips {
+		if ip.Is6() == v6 {
+			return ip
+		}
+	}
+	t.Fatalf("no IPv6=%v address among %v", v6, ips)
+	return netip.Addr{}
+}
+
+// vrrpFailover stops the announcer of old with do (kill -9 or SIGTERM), and
+// checks that each address of ips that old was master of moves to the
+// next node, which says so in a VRRPMaster Event and its transitions
+// metric; that after a crash old keeps its VIPs and after a SIGTERM it
+// holds none; that the other addresses stay. Then it starts old's
+// announcer again, which takes its addresses back, the nodes that held
+// them saying so in VRRPBackup Events.
+func (c *cluster) vrrpFailover(t *testing.T, fault string, do func(*lab.Process) error, crash bool, old string, ips []netip.Addr, masters map[netip.Addr]string, all []string) {
+	t.Helper()
+	rest := slices.DeleteFunc(slices.Clone(all), func(n string) bool { return n == old })
+	type move struct {
+		ip     netip.Addr
+		in     vrrp.Instance
+		to     string
+		series []string
+		before float64
+	}
+	var moves []move
+	for _, ip := range ips {
+		if masters[ip] != old {
+			continue
+		}
+		m := move{ip: ip, in: instanceOf(t, ip, all), to: expectedMaster(t, ip, all, rest...)}
+		m.series = []string{fmt.Sprintf("vrrp_instance=%q", m.in.Name), `state="master"`, `reason="master-down"`}
+		var err error
+		if m.before, err = c.sumSeries(context.Background(), c.node(m.to), "floatlb_vrrp_transitions_total", m.series...); err != nil {
+			t.Fatal(err)
+		}
+		moves = append(moves, m)
+	}
+	began := time.Now()
+	if err := do(c.announcers[old]); err != nil && !strings.Contains(err.Error(), "signal") {
+		t.Fatal(err)
+	}
+	for _, m := range moves {
+		if crash {
+			// kill -9 leaves the VIP on the dead node's interface, as a
+			// crash would: the new master's gratuitous ARP/NA must win.
+			c.waitHeldBy(m.ip, 20*time.Second, m.to)
+		} else {
+			c.waitHolders(m.ip, 20*time.Second, m.to)
+		}
+		took := time.Since(began)
+		c.curlReaches(m.ip, m.to, 10*time.Second)
+		t.Logf("%s of %s's announcer: %s holds %s after %s", fault, old, m.to, m.ip, took.Round(time.Millisecond))
+		c.waitEventSince("vip", "floatlb.io/VRRPMaster", fmt.Sprintf("%s is now VRRP master of instance %s (VRID %d) for %s: master-down", m.to, m.in.Name, m.in.VRID, m.ip), began, 20*time.Second)
+		eventually(t, 10*time.Second, m.to+" counts its takeover", func(ctx context.Context) error {
+			after, err := c.sumSeries(ctx, c.node(m.to), "floatlb_vrrp_transitions_total", m.series...)
+			if err != nil {
+				return err
+			}
+			if after-m.before != 1 {
+				return fmt.Errorf("floatlb_vrrp_transitions_total{%s} went from %v to %v", strings.Join(m.series, ","), m.before, after)
+			}
+			return nil
+		})
+	}
+	for _, ip := range ips {
+		if masters[ip] != old {
+			c.waitHolders(ip, 5*time.Second, masters[ip])
+		}
+	}
+
+	restarted := time.Now()
+	c.startAnnouncer(c.node(old))
+	for _, ip := range ips {
+		c.waitHolders(ip, 30*time.Second, masters[ip])
+	}
+	for _, m := range moves {
+		c.curlReaches(m.ip, old, 10*time.Second)
+		c.waitEventSince("vip", "floatlb.io/VRRPBackup", fmt.Sprintf("%s is now VRRP backup of instance %s (VRID %d) for %s: higher-priority", m.to, m.in.Name, m.in.VRID, m.ip), restarted, 20*time.Second)
+	}
 }
 
 // expectedMaster is the node with the highest priority for the instance
@@ -393,45 +511,161 @@ func (c *cluster) sendAdvert(in vrrp.Instance, ip netip.Addr, ttl int, bad bool,
 	})
 }
 
-// captureAdvert reads, at the LAN host, the next IPv4 VRRP advert for
-// vrid, and returns it with its source and TTL.
-func (c *cluster) captureAdvert(vrid uint8, timeout time.Duration) (ad vrrp.Advert, src netip.Addr, ttl int, err error) {
+// captureAdvert reads, at the LAN host, the next VRRP advert of the
+// family for vrid, and returns it with its source and TTL or hop limit.
+func (c *cluster) captureAdvert(vrid uint8, v6 bool, timeout time.Duration) (ad vrrp.Advert, src netip.Addr, ttl int, err error) {
 	lan := c.lab.LANHost()
+	network, listen, group := "ip4:112", "0.0.0.0", vrrp.GroupIPv4
+	if v6 {
+		network, listen, group = "ip6:112", "::", vrrp.GroupIPv6
+	}
 	err = c.lab.InNamespace(lan, func() error {
-		conn, err := net.ListenPacket("ip4:112", "0.0.0.0")
+		conn, err := net.ListenPacket(network, listen)
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
-		pc := ipv4.NewPacketConn(conn)
 		ifi, err := net.InterfaceByName(lan.Interface)
 		if err != nil {
 			return err
 		}
-		if err := pc.JoinGroup(ifi, &net.IPAddr{IP: net.IP(vrrp.GroupIPv4.AsSlice())}); err != nil {
-			return err
-		}
-		if err := pc.SetControlMessage(ipv4.FlagTTL|ipv4.FlagSrc|ipv4.FlagDst, true); err != nil {
-			return err
+		// read returns one message with its source and TTL / hop limit.
+		var read func(b []byte) (int, net.Addr, int, error)
+		if v6 {
+			pc := ipv6.NewPacketConn(conn)
+			if err := pc.JoinGroup(ifi, &net.IPAddr{IP: net.IP(group.AsSlice())}); err != nil {
+				return err
+			}
+			if err := pc.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst, true); err != nil {
+				return err
+			}
+			read = func(b []byte) (int, net.Addr, int, error) {
+				n, cm, from, err := pc.ReadFrom(b)
+				if err != nil || cm == nil {
+					return n, from, -1, err
+				}
+				return n, from, cm.HopLimit, nil
+			}
+		} else {
+			pc := ipv4.NewPacketConn(conn)
+			if err := pc.JoinGroup(ifi, &net.IPAddr{IP: net.IP(group.AsSlice())}); err != nil {
+				return err
+			}
+			if err := pc.SetControlMessage(ipv4.FlagTTL|ipv4.FlagSrc|ipv4.FlagDst, true); err != nil {
+				return err
+			}
+			read = func(b []byte) (int, net.Addr, int, error) {
+				n, cm, from, err := pc.ReadFrom(b)
+				if err != nil || cm == nil {
+					return n, from, -1, err
+				}
+				return n, from, cm.TTL, nil
+			}
 		}
 		if err := conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 			return err
 		}
 		buf := make([]byte, 1500)
 		for {
-			n, cm, from, err := pc.ReadFrom(buf)
+			n, from, hops, err := read(buf)
 			if err != nil {
 				return fmt.Errorf("no advert for VRID %d: %w", vrid, err)
 			}
 			s, _ := netip.AddrFromSlice(from.(*net.IPAddr).IP)
 			s = s.Unmap()
-			a, err := vrrp.Parse(buf[:n], s, vrrp.GroupIPv4)
+			a, err := vrrp.Parse(buf[:n], s, group)
 			if err != nil || a.VRID != vrid {
 				continue
 			}
-			ad, src, ttl = a, s, cm.TTL
+			ad, src, ttl = a, s, hops
 			return nil
 		}
 	})
 	return ad, src, ttl, err
+}
+
+// linkLocal returns the link-local address of node's eth0: its own, not a
+// virtual one of a VRRP instance.
+func (c *cluster) linkLocal(node *lab.Host) netip.Addr {
+	c.t.Helper()
+	addrs, err := c.lab.Addrs(context.Background(), node, node.Interface)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if _, virtual := vrrp.VirtualLinkLocalVRID(a.Addr()); a.Addr().IsLinkLocalUnicast() && a.Addr().Is6() && !virtual {
+			return a.Addr()
+		}
+	}
+	c.t.Fatalf("%s has no link-local address on %s: %v", node, node.Interface, addrs)
+	return netip.Addr{}
+}
+
+// sumSeries sums the series of metric name on node's announcer whose
+// labels include each of labels (written `name="value"`); 0 when there is
+// none.
+func (c *cluster) sumSeries(ctx context.Context, node *lab.Host, name string, labels ...string) (float64, error) {
+	lines, err := c.scrape(ctx, node)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for _, line := range lines {
+		series, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n, set, _ := strings.Cut(series, "{")
+		if n != name {
+			continue
+		}
+		have := strings.Split(strings.TrimSuffix(set, "}"), ",")
+		if !containsAll(have, labels) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s of %s: %w", name, node, err)
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitEventSince waits until the Service default/name has an Event of
+// reason whose message contains text, last seen at since or later (to
+// the second, as Events record it).
+func (c *cluster) waitEventSince(name, reason, text string, since time.Time, timeout time.Duration) {
+	c.t.Helper()
+	since = since.Truncate(time.Second)
+	eventually(c.t, timeout, fmt.Sprintf("Event %s on %s saying %q since %s", reason, name, text, since.Format(time.TimeOnly)), func(ctx context.Context) error {
+		evs, err := c.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
+		if err != nil {
+			return err
+		}
+		var seen []string
+		for _, e := range evs.Items {
+			last := e.LastTimestamp.Time
+			if e.Series != nil {
+				last = e.Series.LastObservedTime.Time
+			}
+			if last.IsZero() {
+				last = e.EventTime.Time
+			}
+			if e.Reason == reason && strings.Contains(e.Message, text) && !last.Before(since) {
+				return nil
+			}
+			seen = append(seen, fmt.Sprintf("%s %s: %s", last.Format(time.TimeOnly), e.Reason, e.Message))
+		}
+		return fmt.Errorf("the Events are %q", seen)
+	})
 }
