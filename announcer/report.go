@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -23,8 +24,17 @@ type announcement struct {
 	message string
 }
 
-// reported is what the last Event said of a Service.
+// reported is what the last Event said of a Service, and what is left of
+// its Event budget.
 type reported struct {
+	said
+	budget eventBudget
+}
+
+// said is what an Announced Event says; the zero value, that this node
+// does not announce the Service (a Service is remembered so for its
+// budget, while that is spent).
+type said struct {
 	message string
 	// withdrawable: a Withdrawn Event follows when the Service is no
 	// longer announced by this node. Not for l2, whose new owner says so.
@@ -56,21 +66,26 @@ func countIPs(anns []announcement) int {
 // report sends an Event to each Service whose announcement by this node
 // changed. The first plan after a start is recorded, not reported: a
 // restarted announcer announces what it announced before, and thousands of
-// Services must not get an Event each time. client-go's event correlator
-// rate-limits Events per Service, so a flapping node cannot flood.
-func (a *Announcer) report(anns []announcement) {
+// Services must not get an Event each time.
+func (a *Announcer) report(anns []announcement) { a.reportAt(anns, time.Now()) }
+
+// reportAt is report at the time now. A Service whose Event budget is spent
+// keeps its last report: a later plan (at the latest the resync's, every
+// 30 s) tells the state of then once the budget allows, so a flapping node
+// cannot flood and the last Event on a Service stays true.
+func (a *Announcer) reportAt(anns []announcement, now time.Time) {
 	silent := !a.seeded
 	a.seeded = true
 	type parts struct {
 		bgp []string
 		l2  []string
 	}
-	now := map[string]*parts{}
+	current := map[string]*parts{}
 	for _, an := range anns {
-		p := now[an.service]
+		p := current[an.service]
 		if p == nil {
 			p = &parts{}
-			now[an.service] = p
+			current[an.service] = p
 		}
 		switch an.mode {
 		case config.ModeL2:
@@ -79,7 +94,8 @@ func (a *Announcer) report(anns []announcement) {
 			p.bgp = append(p.bgp, an.ip.String())
 		}
 	}
-	for svc, p := range now {
+	held := 0
+	for svc, p := range current {
 		var msgs []string
 		if len(p.bgp) > 0 {
 			slices.Sort(p.bgp)
@@ -87,21 +103,44 @@ func (a *Announcer) report(anns []announcement) {
 		}
 		slices.Sort(p.l2)
 		msgs = append(msgs, slices.Compact(p.l2)...)
-		r := reported{message: strings.Join(msgs, "; "), withdrawable: len(p.bgp) > 0}
-		if a.announced[svc] != r {
-			a.announced[svc] = r
-			if !silent {
-				a.event(svc, v1.EventTypeNormal, "floatlb.io/Announced", r.message)
-			}
+		s := said{message: strings.Join(msgs, "; "), withdrawable: len(p.bgp) > 0}
+		r := a.announced[svc]
+		if r.said == s {
+			continue
 		}
+		if silent {
+			a.announced[svc] = reported{said: s}
+			continue
+		}
+		var ok bool
+		if r.budget, ok = r.budget.take(now); !ok {
+			held++
+			continue
+		}
+		r.said = s
+		a.announced[svc] = r
+		a.event(svc, v1.EventTypeNormal, "floatlb.io/Announced", s.message)
 	}
 	for svc, r := range a.announced {
-		if _, ok := now[svc]; !ok {
-			delete(a.announced, svc)
-			if r.withdrawable {
-				a.event(svc, v1.EventTypeNormal, "floatlb.io/Withdrawn", fmt.Sprintf("%s no longer announces this Service", a.opts.NodeName))
-			}
+		if _, ok := current[svc]; ok {
+			continue
 		}
+		if r.withdrawable {
+			var ok bool
+			if r.budget, ok = r.budget.take(now); !ok {
+				held++
+				continue
+			}
+			a.event(svc, v1.EventTypeNormal, "floatlb.io/Withdrawn", fmt.Sprintf("%s no longer announces this Service", a.opts.NodeName))
+		}
+		if r.budget.spent(now) {
+			a.announced[svc] = reported{budget: r.budget}
+		} else {
+			delete(a.announced, svc)
+		}
+	}
+	if held > 0 {
+		a.log.V(2).Info("Holding back the Events of Services that had many lately; a later plan tells their state", "services", held)
 	}
 }
 
