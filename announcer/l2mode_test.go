@@ -316,3 +316,52 @@ func TestL2ApplyHandover(t *testing.T) {
 		t.Errorf("floatlb_l2_owner_changes_total{reason=lease-expired} = %v, want 1", got)
 	}
 }
+
+// TestL2ProbeSplitBrain: when the probe of an owned address gets an answer
+// from another hardware address, the owner raises the Warning
+// floatlb.io/SplitBrain on each Service of the address and counts it in
+// floatlb_l2_conflicts_total; not for an address it gave up while the
+// probe ran, nor for one it took too recently (the old owner's last
+// announcements may still come).
+func TestL2ProbeSplitBrain(t *testing.T) {
+	a, rec := testAnnouncer(t, "node1", "web", "shared", "calm", "gone", "new")
+	m, now, _ := testL2Mode(t)
+	m.metrics = a.metrics
+	m.conflict = a.splitBrain
+	foreign := net.HardwareAddr{0x02, 0, 0, 0, 0xbe, 0xef}
+	var (
+		split = netip.MustParseAddr("198.51.100.7")
+		calm  = netip.MustParseAddr("198.51.100.8")
+		gone  = netip.MustParseAddr("198.51.100.9") // given up while probed
+		fresh = netip.MustParseAddr("2001:db8::10") // owned since a moment
+	)
+	r := &fakeResponder{probe: func(ip netip.Addr) ([]net.HardwareAddr, error) {
+		if ip == calm {
+			return nil, nil
+		}
+		return []net.HardwareAddr{foreign}, nil
+	}}
+	if err := r.SetOwned([]netip.Addr{split, calm, fresh}); err != nil {
+		t.Fatal(err)
+	}
+	m.responders["eth1"] = r
+	long := now.Add(-time.Hour)
+	m.owned[split] = l2Owned{ifname: "eth1", services: []string{"default/shared", "default/web"}, since: long}
+	m.owned[calm] = l2Owned{ifname: "eth1", services: []string{"default/calm"}, since: long}
+	m.owned[gone] = l2Owned{ifname: "eth1", services: []string{"default/gone"}, since: long}
+	m.owned[fresh] = l2Owned{ifname: "eth1", services: []string{"default/new"}, since: *now}
+
+	m.probe(t.Context(), *now)
+	m.probing.Wait()
+	msg := "floatlb.io/SplitBrain node1 answers ARP/NDP for 198.51.100.7 on eth1, and so does 02:00:00:00:be:ef: " +
+		"another host or cluster uses this address; remove it there or take it out of the pool"
+	want := []string{"default/shared Warning " + msg, "default/web Warning " + msg}
+	got := recorded(rec)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Events (-want +got):\n%s", diff)
+	}
+	if got := testutil.ToFloat64(a.metrics.l2Conflicts.WithLabelValues("eth1")); got != 1 {
+		t.Errorf("floatlb_l2_conflicts_total{interface=eth1} = %v, want 1", got)
+	}
+}

@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -18,9 +21,9 @@ import (
 	"github.com/floatlb/floatlb/config"
 )
 
-// testAnnouncer returns the announcer of node2 with Services default/<name>
+// testAnnouncer returns the announcer of node with Services default/<name>
 // for each of names, whose Events the returned recorder keeps.
-func testAnnouncer(t *testing.T, names ...string) (*Announcer, *record.FakeRecorder) {
+func testAnnouncer(t *testing.T, node string, names ...string) (*Announcer, *testRecorder) {
 	t.Helper()
 	idx := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
 	for _, n := range names {
@@ -28,25 +31,47 @@ func testAnnouncer(t *testing.T, names ...string) (*Announcer, *record.FakeRecor
 			t.Fatal(err)
 		}
 	}
-	rec := record.NewFakeRecorder(10000)
-	a := New(Options{NodeName: "node2", Registerer: prometheus.NewRegistry()})
+	rec := &testRecorder{}
+	a := New(Options{NodeName: node, Registerer: prometheus.NewRegistry()})
 	a.log = logr.Discard()
 	a.recorder = rec
 	a.services = corelisters.NewServiceLister(idx)
 	return a, rec
 }
 
-// recorded takes the Events recorded so far, as "type reason message".
-func recorded(rec *record.FakeRecorder) []string {
-	var out []string
-	for {
-		select {
-		case e := <-rec.Events:
-			out = append(out, e)
-		default:
-			return out
-		}
+// testRecorder keeps Events as "namespace/name type reason message".
+type testRecorder struct {
+	mu     sync.Mutex
+	events []string
+}
+
+var _ record.EventRecorder = &testRecorder{}
+
+func (r *testRecorder) Event(obj runtime.Object, eventtype, reason, message string) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		panic(err)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, fmt.Sprintf("%s/%s %s %s %s", m.GetNamespace(), m.GetName(), eventtype, reason, message))
+}
+
+func (r *testRecorder) Eventf(obj runtime.Object, eventtype, reason, format string, args ...any) {
+	r.Event(obj, eventtype, reason, fmt.Sprintf(format, args...))
+}
+
+func (r *testRecorder) AnnotatedEventf(obj runtime.Object, _ map[string]string, eventtype, reason, format string, args ...any) {
+	r.Event(obj, eventtype, reason, fmt.Sprintf(format, args...))
+}
+
+// recorded takes the Events recorded so far.
+func recorded(rec *testRecorder) []string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	out := rec.events
+	rec.events = nil
+	return out
 }
 
 // TestReportFlappingNode: a node that takes and loses a Service's address
@@ -54,7 +79,7 @@ func recorded(rec *record.FakeRecorder) []string {
 // once it stops flapping, the state it ends in is told (a held-back Event
 // is not lost), once. Another Service's Events are not held back.
 func TestReportFlappingNode(t *testing.T) {
-	a, rec := testAnnouncer(t, "web", "calm")
+	a, rec := testAnnouncer(t, "node2", "web", "calm")
 	ip, calm := netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("198.51.100.8")
 	took := func(why string) announcement {
 		return announcement{service: "default/web", mode: config.ModeL2, ip: ip, message: ip.String() + " now announced by node2 (was node1: " + why + ")"}
@@ -76,7 +101,7 @@ func TestReportFlappingNode(t *testing.T) {
 		}
 		a.reportAt(anns, now)
 		for _, e := range recorded(rec) {
-			if !strings.Contains(e, calm.String()) {
+			if !strings.HasPrefix(e, "default/calm ") {
 				got = append(got, e)
 				continue
 			}
@@ -103,7 +128,7 @@ func TestReportFlappingNode(t *testing.T) {
 		a.reportAt([]announcement{last}, now)
 		after = append(after, recorded(rec)...)
 	}
-	want := fmt.Sprintf("Normal floatlb.io/Announced %s", last.message)
+	want := "default/web Normal floatlb.io/Announced " + last.message
 	if len(after) != 1 || after[0] != want {
 		t.Errorf("after the flapping: Events %q, want just %q", after, want)
 	}
@@ -113,7 +138,7 @@ func TestReportFlappingNode(t *testing.T) {
 // sent by a later plan; the one for a Service announced again meanwhile is
 // not sent at all.
 func TestReportWithdrawnHeldBack(t *testing.T) {
-	a, rec := testAnnouncer(t, "web")
+	a, rec := testAnnouncer(t, "node2", "web")
 	ann := announcement{service: "default/web", mode: config.ModeBGP, ip: netip.MustParseAddr("198.51.100.7")}
 	now := time.Unix(1000, 0)
 	a.reportAt(nil, now)
@@ -140,7 +165,7 @@ func TestReportWithdrawnHeldBack(t *testing.T) {
 		t.Errorf("Events that repeat the last one: %q", got)
 	}
 	a.reportAt([]announcement{ann}, now)
-	want := "Normal floatlb.io/Announced node2 announces 198.51.100.7 by bgp"
+	want := "default/web Normal floatlb.io/Announced node2 announces 198.51.100.7 by bgp"
 	if got := recorded(rec); len(got) != 1 || got[0] != want {
 		t.Errorf("with budget back: Events %q, want %q", got, want)
 	}
@@ -149,7 +174,7 @@ func TestReportWithdrawnHeldBack(t *testing.T) {
 		t.Errorf("Events with the budget spent: %q", got)
 	}
 	a.reportAt(nil, now.Add(eventEvery))
-	want = "Normal floatlb.io/Withdrawn node2 no longer announces this Service"
+	want = "default/web Normal floatlb.io/Withdrawn node2 no longer announces this Service"
 	if got := recorded(rec); len(got) != 1 || got[0] != want {
 		t.Errorf("with budget back: Events %q, want %q", got, want)
 	}
