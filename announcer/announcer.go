@@ -90,7 +90,7 @@ func (a *Announcer) Run(ctx context.Context) error {
 	broadcaster.StartRecordingToSink(client.EventSink())
 	defer broadcaster.Shutdown()
 	a.recorder = broadcaster.NewRecorder(client.Scheme(), v1.EventSource{Component: "floatlb-announcer", Host: a.opts.NodeName})
-	a.bgp = &bgpMode{log: a.log.WithName("bgp"), metrics: a.metrics, password: a.password}
+	a.bgp = &bgpMode{log: a.log.WithName("bgp"), metrics: a.metrics, password: a.password, warn: a.configWarning}
 	a.l2 = newL2Mode(a.log.WithName("l2"), a.metrics, a.opts.NodeName,
 		newLeaseKeeper(client.Leases(a.opts.ConfigNamespace), a.opts.NodeName), a.poke)
 	a.l2.conflict = a.splitBrain
@@ -335,18 +335,29 @@ func (a *Announcer) leaseHandler() cache.ResourceEventHandler {
 	}
 }
 
-// password reads a BGP password from its Secret in the config namespace.
+// configWarning sends a Warning Event on the floatlb ConfigMap, about
+// something the config names (a peer's password Secret).
+func (a *Announcer) configWarning(reason, msg string) {
+	cm, err := a.configMap.ConfigMaps(a.opts.ConfigNamespace).Get(a.opts.ConfigName)
+	if err != nil {
+		return
+	}
+	a.recorder.Event(cm, v1.EventTypeWarning, reason, msg)
+}
+
+// password reads a BGP password from its Secret in the config namespace; a
+// *passwordMissingError when the Secret or its key does not exist.
 func (a *Announcer) password(ctx context.Context, ref *config.SecretKeyRef) (string, error) {
 	s, err := a.opts.Client.Secret(ctx, a.opts.ConfigNamespace, ref.Name)
 	if apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("Secret %s/%s does not exist", a.opts.ConfigNamespace, ref.Name)
+		return "", &passwordMissingError{fmt.Sprintf("Secret %s/%s does not exist", a.opts.ConfigNamespace, ref.Name)}
 	}
 	if err != nil {
 		return "", err
 	}
 	v, ok := s.Data[ref.Key]
 	if !ok {
-		return "", fmt.Errorf("Secret %s/%s has no key %q", a.opts.ConfigNamespace, ref.Name, ref.Key)
+		return "", &passwordMissingError{fmt.Sprintf("Secret %s/%s has no key %q", a.opts.ConfigNamespace, ref.Name, ref.Key)}
 	}
 	return string(v), nil
 }

@@ -3,7 +3,6 @@ package announcer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/fnv"
 	"net"
 	"net/netip"
@@ -25,8 +24,13 @@ const md5SuspectAfter = 20 * time.Second
 type bgpMode struct {
 	log     logr.Logger
 	metrics *metrics
-	// password reads a peer's TCP MD5 password from its Secret.
+	// password reads a peer's TCP MD5 password from its Secret; a
+	// *passwordMissingError when the Secret or its key does not exist.
 	password func(ctx context.Context, ref *config.SecretKeyRef) (string, error)
+	// warn, when set, sends a Warning Event on the floatlb config.
+	warn func(reason, msg string)
+	// passwords are the peers' passwords as last read, by peer name.
+	passwords map[string]peerPassword
 
 	speaker   *bgp.Speaker
 	key       speakerKey
@@ -138,11 +142,16 @@ func poolFilters(cfg *config.Config) []bgp.PoolFilter {
 	return out
 }
 
-// peersFor returns the configured peers whose nodeSelector matches self.
+// peersFor returns the configured peers whose nodeSelector matches self,
+// with their passwords (see passwordOf: a Secret that cannot be read keeps
+// the password read last). A peer whose password was never read is left
+// out, with an error.
 func (b *bgpMode) peersFor(ctx context.Context, cfg *config.Config, self planner.Node) ([]bgp.Peer, error) {
 	var out []bgp.Peer
 	var errs []error
-	for _, p := range cfg.BGP.Peers {
+	withPassword := map[string]bool{}
+	for i := range cfg.BGP.Peers {
+		p := &cfg.BGP.Peers[i]
 		if !planner.MatchesSelector(p.NodeSelector, self.Labels) {
 			continue
 		}
@@ -151,15 +160,19 @@ func (b *bgpMode) peersFor(ctx context.Context, cfg *config.Config, self planner
 			HoldTime: p.HoldTime.Duration, KeepaliveTime: p.KeepaliveTime.Duration, EBGPMultihop: uint8(p.EBGPMultihop),
 		}
 		if p.PasswordSecret != nil {
-			pw, err := b.password(ctx, p.PasswordSecret)
+			withPassword[p.Name] = true
+			pw, ok, err := b.passwordOf(ctx, self.Name, p)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("peer %s: reading its password from Secret %s key %s: %w (the session is not started)", p.Name, p.PasswordSecret.Name, p.PasswordSecret.Key, err))
+				errs = append(errs, err)
+			}
+			if !ok {
 				continue
 			}
 			peer.Password = pw
 		}
 		out = append(out, peer)
 	}
+	b.forgetPasswords(withPassword)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, errors.Join(errs...)
 }

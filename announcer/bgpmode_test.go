@@ -1,13 +1,22 @@
 package announcer
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
-	"github.com/google/go-cmp/cmp"
+	"github.com/go-logr/logr/funcr"
+	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/floatlb/floatlb/announcer/planner"
 	"github.com/floatlb/floatlb/config"
@@ -62,7 +71,7 @@ bgp:
 			for _, p := range peers {
 				got = append(got, p.Name)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := gocmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("peers (-want +got):\n%s", diff)
 			}
 			// The planner gives the node routes for the same peers.
@@ -73,9 +82,238 @@ bgp:
 			if len(plan.BGP) != 1 {
 				t.Fatalf("plan has %d routes, want 1", len(plan.BGP))
 			}
-			if diff := cmp.Diff(tc.want, plan.BGP[0].Peers); diff != "" {
+			if diff := gocmp.Diff(tc.want, plan.BGP[0].Peers); diff != "" {
 				t.Errorf("the planner's peers of the route differ from the sessions (-sessions +planner):\n%s", diff)
 			}
 		})
 	}
+}
+
+const md5PeersConfig = `
+apiVersion: floatlb.io/v1alpha1
+kind: Config
+pools:
+- name: public
+  addresses: [198.51.100.0/28]
+bgp:
+  asn: 64512
+  peers:
+  - {name: tor-a, address: 192.0.2.254, asn: 64500, passwordSecret: {name: floatlb-bgp, key: tor-a}}
+  - {name: tor-b, address: 192.0.2.253, asn: 64500, passwordSecret: {name: floatlb-bgp, key: tor-b}}
+`
+
+// secretStub answers password reads as a test says, per key.
+type secretStub map[string]func() (string, error)
+
+func (s secretStub) read(_ context.Context, ref *config.SecretKeyRef) (string, error) {
+	if f := s[ref.Key]; f != nil {
+		return f()
+	}
+	return "", &passwordMissingError{fmt.Sprintf("Secret floatlb-system/%s has no key %q", ref.Name, ref.Key)}
+}
+
+func secretOK(pw string) func() (string, error) { return func() (string, error) { return pw, nil } }
+
+func secretAway() (string, error) {
+	return "", errors.New(`Get "https://192.0.2.100:6443/api/v1/namespaces/floatlb-system/secrets/floatlb-bgp": dial tcp 192.0.2.100:6443: connect: connection refused`)
+}
+
+func secretGone() (string, error) {
+	return "", &passwordMissingError{"Secret floatlb-system/floatlb-bgp does not exist"}
+}
+
+// TestPeersForPassword: a password that cannot be read, because the API
+// server is away or because the Secret or its key is gone, keeps the peer
+// with the password read last (so its session and routes stay), says so
+// once in the metric and, for a gone Secret, in a Warning Event; a peer
+// whose password was never read has no session.
+func TestPeersForPassword(t *testing.T) {
+	type event struct{ Reason, Message string }
+	steps := []struct {
+		name    string
+		secrets secretStub
+		config  string // default md5PeersConfig
+		// want is each peer of the node with its password.
+		want       map[string]string
+		wantErr    bool
+		wantMetric string // floatlb_bgp_password_unavailable, text format, without HELP and TYPE
+		wantEvents []event
+	}{{
+		name:    "both read",
+		secrets: secretStub{"tor-a": secretOK("pw-a1"), "tor-b": secretOK("pw-b1")},
+		want:    map[string]string{"tor-a": "pw-a1", "tor-b": "pw-b1"},
+	}, {
+		name:    "API server away: both keep the passwords read last, no Event",
+		secrets: secretStub{"tor-a": secretAway, "tor-b": secretAway},
+		want:    map[string]string{"tor-a": "pw-a1", "tor-b": "pw-b1"},
+		wantMetric: `
+floatlb_bgp_password_unavailable{key="tor-a",peer="tor-a",reason="unreadable",secret="floatlb-bgp"} 1
+floatlb_bgp_password_unavailable{key="tor-b",peer="tor-b",reason="unreadable",secret="floatlb-bgp"} 1
+`,
+	}, {
+		name:    "still away: nothing new",
+		secrets: secretStub{"tor-a": secretAway, "tor-b": secretAway},
+		want:    map[string]string{"tor-a": "pw-a1", "tor-b": "pw-b1"},
+		wantMetric: `
+floatlb_bgp_password_unavailable{key="tor-a",peer="tor-a",reason="unreadable",secret="floatlb-bgp"} 1
+floatlb_bgp_password_unavailable{key="tor-b",peer="tor-b",reason="unreadable",secret="floatlb-bgp"} 1
+`,
+	}, {
+		name:    "back, with a new password for tor-a",
+		secrets: secretStub{"tor-a": secretOK("pw-a2"), "tor-b": secretOK("pw-b1")},
+		want:    map[string]string{"tor-a": "pw-a2", "tor-b": "pw-b1"},
+	}, {
+		name:    "tor-b's key deleted: kept with its last password, one Warning",
+		secrets: secretStub{"tor-a": secretOK("pw-a2")},
+		want:    map[string]string{"tor-a": "pw-a2", "tor-b": "pw-b1"},
+		wantMetric: `
+floatlb_bgp_password_unavailable{key="tor-b",peer="tor-b",reason="missing",secret="floatlb-bgp"} 1
+`,
+		wantEvents: []event{{"floatlb.io/BGPPasswordMissing", `node1 cannot read the TCP MD5 password of BGP peer tor-b: Secret floatlb-system/floatlb-bgp has no key "tor-b". It keeps the session with the password it read last; restore the Secret, or remove passwordSecret from the peer to stop using a password.`}},
+	}, {
+		name:    "the Secret deleted: tor-a kept too, one Warning for it",
+		secrets: secretStub{"tor-a": secretGone, "tor-b": secretGone},
+		want:    map[string]string{"tor-a": "pw-a2", "tor-b": "pw-b1"},
+		wantMetric: `
+floatlb_bgp_password_unavailable{key="tor-a",peer="tor-a",reason="missing",secret="floatlb-bgp"} 1
+floatlb_bgp_password_unavailable{key="tor-b",peer="tor-b",reason="missing",secret="floatlb-bgp"} 1
+`,
+		wantEvents: []event{{"floatlb.io/BGPPasswordMissing", `node1 cannot read the TCP MD5 password of BGP peer tor-a: Secret floatlb-system/floatlb-bgp does not exist. It keeps the session with the password it read last; restore the Secret, or remove passwordSecret from the peer to stop using a password.`}},
+	}, {
+		name:    "tor-b leaves the config: forgotten",
+		config:  md5PeersConfig[:strings.Index(md5PeersConfig, "  - {name: tor-b")],
+		secrets: secretStub{"tor-a": secretGone},
+		want:    map[string]string{"tor-a": "pw-a2"},
+		wantMetric: `
+floatlb_bgp_password_unavailable{key="tor-a",peer="tor-a",reason="missing",secret="floatlb-bgp"} 1
+`,
+	}, {
+		name:    "tor-b back in the config with its Secret gone: no session, nothing to keep",
+		secrets: secretStub{"tor-a": secretOK("pw-a2"), "tor-b": secretGone},
+		want:    map[string]string{"tor-a": "pw-a2"},
+		wantErr: true,
+		wantMetric: `
+floatlb_bgp_password_unavailable{key="tor-b",peer="tor-b",reason="missing",secret="floatlb-bgp"} 1
+`,
+		wantEvents: []event{{"floatlb.io/BGPPasswordMissing", `node1 cannot read the TCP MD5 password of BGP peer tor-b: Secret floatlb-system/floatlb-bgp does not exist. It does not start the session until the Secret has the key.`}},
+	}, {
+		name:    "tor-b's Secret appears",
+		secrets: secretStub{"tor-a": secretOK("pw-a2"), "tor-b": secretOK("pw-b2")},
+		want:    map[string]string{"tor-a": "pw-a2", "tor-b": "pw-b2"},
+	}}
+
+	reg := prometheus.NewRegistry()
+	var secrets secretStub
+	var events []event
+	b := &bgpMode{
+		log: logr.Discard(), metrics: newMetrics(reg),
+		password: func(ctx context.Context, ref *config.SecretKeyRef) (string, error) { return secrets.read(ctx, ref) },
+		warn:     func(reason, msg string) { events = append(events, event{reason, msg}) },
+	}
+	self := planner.Node{Name: "node1", Ready: true}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			secrets, events = st.secrets, nil
+			cfg := loadConfig(t, cmp.Or(st.config, md5PeersConfig))
+			peers, err := b.peersFor(context.Background(), cfg, self)
+			if (err != nil) != st.wantErr {
+				t.Errorf("peersFor error: %v, want error %v", err, st.wantErr)
+			}
+			got := map[string]string{}
+			for _, p := range peers {
+				got[p.Name] = p.Password
+			}
+			if diff := gocmp.Diff(st.want, got); diff != "" {
+				t.Errorf("peers and their passwords (-want +got):\n%s", diff)
+			}
+			const head = `
+# HELP floatlb_bgp_password_unavailable 1 while the TCP MD5 password of a peer cannot be read from its Secret (secret, key), by reason: missing (the Secret or key does not exist) or unreadable (the API server does not answer or refuses). The session keeps the password read last; a peer whose password was never read has no session.
+# TYPE floatlb_bgp_password_unavailable gauge`
+			want := ""
+			if st.wantMetric != "" {
+				want = head + st.wantMetric
+			}
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "floatlb_bgp_password_unavailable"); err != nil {
+				t.Error(err)
+			}
+			if diff := gocmp.Diff(st.wantEvents, events); diff != "" {
+				t.Errorf("Events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestApplyKeepsSessionWhileSecretUnreadable runs apply with a real
+// speaker and a peer with a password: when the Secret can no longer be read
+// (API server away, then the Secret deleted) the speaker keeps running, the
+// peer is neither removed nor replaced, and the route stays advertised.
+// (The peer is a closed port on loopback: this kernel's TCP MD5 on GoBGP's
+// dual listeners does not let two speakers in one process establish, and
+// what matters here is what the announcer asks of its speaker.)
+func TestApplyKeepsSessionWhileSecretUnreadable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cfg := loadConfig(t, fmt.Sprintf(`
+apiVersion: floatlb.io/v1alpha1
+kind: Config
+pools:
+- name: public
+  addresses: [198.51.100.0/28]
+bgp:
+  asn: 64512
+  peers:
+  - {name: router, address: 127.0.0.1, asn: 64500, port: %d, holdTime: 9s, passwordSecret: {name: floatlb-bgp, key: router}}
+`, freePort(t)))
+	self := planner.Node{Name: "node1", Ready: true, Addresses: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}
+	plan := planner.Compute(planner.Input{Config: cfg, Node: "node1", Nodes: []planner.Node{self},
+		Services: []planner.Service{{Key: "default/web", IPs: []netip.Addr{netip.MustParseAddr("198.51.100.1")}}}})
+	var peerChanges []string
+	log := funcr.New(func(_, args string) {
+		if strings.Contains(args, `"msg"="Added BGP peer"`) || strings.Contains(args, `"msg"="Removed BGP peer"`) {
+			peerChanges = append(peerChanges, args)
+		}
+	}, funcr.Options{})
+	read := secretOK("s3cret")
+	b := &bgpMode{log: log, metrics: newMetrics(prometheus.NewRegistry()),
+		password: func(context.Context, *config.SecretKeyRef) (string, error) { return read() }}
+	defer b.close(context.Background())
+
+	if _, err := b.apply(ctx, cfg, plan, self); err != nil {
+		t.Fatal(err)
+	}
+	sp := b.speaker
+	if sp == nil || len(peerChanges) != 1 {
+		t.Fatalf("after the first apply: speaker %v, peer changes %q", sp, peerChanges)
+	}
+	for _, tc := range []struct {
+		name string
+		read func() (string, error)
+	}{{"API server away", secretAway}, {"Secret deleted", secretGone}} {
+		read, peerChanges = tc.read, nil
+		if _, err := b.apply(ctx, cfg, plan, self); err != nil {
+			t.Errorf("%s: apply: %v", tc.name, err)
+		}
+		if b.speaker != sp {
+			t.Fatalf("%s: the speaker was closed", tc.name)
+		}
+		if len(peerChanges) > 0 {
+			t.Errorf("%s: the peer changed: %q", tc.name, peerChanges)
+		}
+		if _, ok := b.speaker.States()["router"]; !ok {
+			t.Errorf("%s: the speaker has no peer router: %v", tc.name, b.speaker.States())
+		}
+		if want, got := []netip.Prefix{netip.MustParsePrefix("198.51.100.1/32")}, b.speaker.Routes(); !slices.Equal(want, got) {
+			t.Errorf("%s: routes %v, want %v", tc.name, got, want)
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -4,11 +4,12 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the announcer's floatlb_ metrics.
 type metrics struct {
-	configValid *prometheus.GaugeVec
-	announced   *prometheus.GaugeVec
-	refused     *prometheus.CounterVec
-	bgpSession  *prometheus.GaugeVec
-	bgpMD5Hint  *prometheus.GaugeVec
+	configValid            *prometheus.GaugeVec
+	announced              *prometheus.GaugeVec
+	refused                *prometheus.CounterVec
+	bgpSession             *prometheus.GaugeVec
+	bgpMD5Hint             *prometheus.GaugeVec
+	bgpPasswordUnavailable *prometheus.GaugeVec
 
 	l2Owned         *prometheus.GaugeVec
 	l2OwnerChanges  *prometheus.CounterVec
@@ -46,6 +47,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Name: "floatlb_bgp_session_md5_suspected",
 			Help: "1 when a peer with a TCP MD5 password has not come up for a while: a password mismatch is the likely cause (the kernel drops such segments silently).",
 		}, []string{"peer"}),
+		bgpPasswordUnavailable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "floatlb_bgp_password_unavailable",
+			Help: "1 while the TCP MD5 password of a peer cannot be read from its Secret (secret, key), by reason: missing (the Secret or key does not exist) or unreadable (the API server does not answer or refuses). The session keeps the password read last; a peer whose password was never read has no session.",
+		}, []string{"peer", "secret", "key", "reason"}),
 		l2Owned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "floatlb_l2_owned_addresses",
 			Help: "Layer 2 addresses this node owns (answers ARP/NDP for), by interface.",
@@ -96,7 +101,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 	// increase shows (increase() needs a sample before it).
 	m.vrrpForeign.WithLabelValues()
 	if r != nil {
-		r.MustRegister(m.configValid, m.announced, m.refused, m.bgpSession, m.bgpMD5Hint,
+		r.MustRegister(m.configValid, m.announced, m.refused, m.bgpSession, m.bgpMD5Hint, m.bgpPasswordUnavailable,
 			m.l2Owned, m.l2OwnerChanges, m.l2Replies, m.l2Conflicts, m.l2LeaseFailures, m.l2Failover,
 			m.vrrpInstances, m.vrrpMasters, m.vrrpTransitions, m.vrrpDropped, m.vrrpForeign)
 	}
