@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
-	"net"
 	"net/netip"
 	"sort"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/floatlb/floatlb/announcer/bgp"
 	"github.com/floatlb/floatlb/announcer/planner"
@@ -27,6 +28,8 @@ type bgpMode struct {
 	// password reads a peer's TCP MD5 password from its Secret; a
 	// *passwordMissingError when the Secret or its key does not exist.
 	password func(ctx context.Context, ref *config.SecretKeyRef) (string, error)
+	// hostIPv6, when set, replaces hostIPv6Facing (tests).
+	hostIPv6 func(peer netip.Addr, inPool func(netip.Addr) bool) (netip.Addr, bool)
 	// warn, when set, sends a Warning Event on the floatlb config.
 	warn func(reason, msg string)
 	// passwords are the peers' passwords as last read, by peer name.
@@ -86,8 +89,9 @@ func (b *bgpMode) apply(ctx context.Context, cfg *config.Config, plan planner.Pl
 	// rather than a copy.
 	routes := make([]bgp.Route, 0, len(plan.BGP))
 	var announced []planner.Route // nil while no route was left out
+	hops := b.nextHops(cfg, self, peers)
 	for i, r := range plan.BGP {
-		nh, ok := b.nextHop(self, r)
+		nh, ok := hops.of(r)
 		if !ok {
 			if announced == nil {
 				announced = append(make([]planner.Route, 0, len(plan.BGP)), plan.BGP[:i]...)
@@ -111,17 +115,82 @@ func (b *bgpMode) apply(ctx context.Context, cfg *config.Config, plan planner.Pl
 	return announced, errors.Join(errs...)
 }
 
-// nextHop is the next hop of route r, or false (said in the log) when the
-// route is not announced: no peer of this node takes it, or this node has
-// no address of its family.
-func (b *bgpMode) nextHop(self planner.Node, r planner.Route) (netip.Addr, bool) {
+// nextHops chooses the next hops of one plan's routes.
+type nextHops struct {
+	log  logr.Logger
+	self planner.Node
+	// peers are this node's peers' addresses, by name.
+	peers  map[string]netip.Addr
+	inPool func(netip.Addr) bool
+	// hostIPv6 looks up the IPv6 address facing a peer; v6 holds its
+	// answers by peer name, so a plan of thousands of routes asks the
+	// kernel once per peer.
+	hostIPv6 func(peer netip.Addr, inPool func(netip.Addr) bool) (netip.Addr, bool)
+	v6       map[string]netip.Addr
+}
+
+func (b *bgpMode) nextHops(cfg *config.Config, self planner.Node, peers []bgp.Peer) *nextHops {
+	h := &nextHops{
+		log: b.log, self: self, peers: make(map[string]netip.Addr, len(peers)),
+		inPool:   func(a netip.Addr) bool { _, ok := cfg.PoolFor(a); return ok },
+		hostIPv6: b.hostIPv6,
+	}
+	if h.hostIPv6 == nil {
+		h.hostIPv6 = hostIPv6Facing
+	}
+	for _, p := range peers {
+		h.peers[p.Name] = p.Address
+	}
+	return h
+}
+
+// of is the next hop of route r, or false (said in the log) when the route
+// is not announced: no peer of this node takes it, or this node has no
+// address of its family.
+func (h *nextHops) of(r planner.Route) (netip.Addr, bool) {
 	if len(r.Peers) == 0 {
-		b.log.V(2).Info("No BGP peer of this node takes the pool's routes: not announced", "pool", r.Pool, "ip", r.Prefix, "reason", r.NoPeer)
+		h.log.V(2).Info("No BGP peer of this node takes the pool's routes: not announced", "pool", r.Pool, "ip", r.Prefix, "reason", r.NoPeer)
 		return netip.Addr{}, false
 	}
-	nh, ok := nextHop(self, r.Prefix.Addr().Is4())
+	v4 := r.Prefix.Addr().Is4()
+	if nh, ok := internalIP(h.self, v4); ok {
+		return nh, true
+	}
+	if !v4 {
+		// The first of the route's peers that this node has a session with
+		// (a peer whose password was never read has none).
+		peer := r.Peers[0]
+		for _, p := range r.Peers {
+			if _, ok := h.peers[p]; ok {
+				peer = p
+				break
+			}
+		}
+		if nh, ok := h.ipv6Facing(peer); ok {
+			return nh, true
+		}
+	}
+	h.log.Info("This node has no address of the route's family to use as next hop: not announced", "ip", r.Prefix)
+	return netip.Addr{}, false
+}
+
+// ipv6Facing is the host's global IPv6 address on the interface facing the
+// named peer (see pickIPv6NextHop), or, for a peer without a session, on any
+// interface.
+func (h *nextHops) ipv6Facing(peer string) (netip.Addr, bool) {
+	if nh, ok := h.v6[peer]; ok {
+		return nh, nh.IsValid()
+	}
+	nh, ok := h.hostIPv6(h.peers[peer], h.inPool) // no address: no interface faces it
 	if !ok {
-		b.log.Info("This node has no address of the route's family to use as next hop: not announced", "ip", r.Prefix)
+		nh = netip.Addr{}
+	}
+	if h.v6 == nil {
+		h.v6 = map[string]netip.Addr{}
+	}
+	h.v6[peer] = nh
+	if ok {
+		h.log.V(2).Info("The node has no IPv6 InternalIP: IPv6 routes carry the host's address facing the peer as next hop", "peer", peer, "ip", nh)
 	}
 	return nh, ok
 }
@@ -232,36 +301,77 @@ func (b *bgpMode) close(ctx context.Context) error {
 	return err
 }
 
-// nextHop is this node's address of the family: its InternalIP, or for IPv6
-// without one, a global IPv6 address of the host.
-func nextHop(self planner.Node, v4 bool) (netip.Addr, bool) {
+// internalIP is the node's first InternalIP of the family.
+func internalIP(self planner.Node, v4 bool) (netip.Addr, bool) {
 	for _, a := range self.Addresses {
 		if a.Is4() == v4 {
 			return a, true
 		}
 	}
-	if v4 {
-		return netip.Addr{}, false
-	}
-	return hostGlobalIPv6()
+	return netip.Addr{}, false
 }
 
-func hostGlobalIPv6() (netip.Addr, bool) {
-	addrs, err := net.InterfaceAddrs()
+// hostAddr is an address of this host, as the kernel lists it.
+type hostAddr struct {
+	addr netip.Addr
+	// link is the index of the interface that carries it.
+	link int
+	// flags are its IFA_F_ flags.
+	flags int
+}
+
+// pickIPv6NextHop chooses the IPv6 next hop of a node without an IPv6
+// InternalIP among the host's addresses: a global unicast IPv6 address on
+// the interface facing the peer (facing; 0 when unknown), else on any
+// interface; one that is not deprecated before one that is; the first in
+// the kernel's order among equals. It never picks an address inside a pool
+// (a VIP that VRRP, an operator or kube-proxy's kube-ipvs0 put on an
+// interface: it may move to another node, or be announced by several), nor
+// one whose duplicate address detection has not passed.
+func pickIPv6NextHop(addrs []hostAddr, facing int, inPool func(netip.Addr) bool) (netip.Addr, bool) {
+	best, bestRank := netip.Addr{}, 4
+	for _, a := range addrs {
+		ip := a.addr
+		if !ip.Is6() || ip.Is4In6() || !ip.IsGlobalUnicast() || a.flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 || inPool(ip) {
+			continue
+		}
+		rank := 0
+		if facing == 0 || a.link != facing {
+			rank += 2
+		}
+		if a.flags&unix.IFA_F_DEPRECATED != 0 {
+			rank++
+		}
+		if rank < bestRank {
+			best, bestRank = ip, rank
+		}
+	}
+	return best, best.IsValid()
+}
+
+// hostIPv6Facing asks the kernel which interface the route to peer uses,
+// and returns pickIPv6NextHop's choice among the host's IPv6 addresses.
+func hostIPv6Facing(peer netip.Addr, inPool func(netip.Addr) bool) (netip.Addr, bool) {
+	facing := 0
+	if peer.IsValid() {
+		if routes, err := netlink.RouteGet(peer.AsSlice()); err == nil && len(routes) > 0 {
+			facing = routes[0].LinkIndex
+		}
+	}
+	list, err := netlink.AddrList(nil, netlink.FAMILY_V6)
 	if err != nil {
 		return netip.Addr{}, false
 	}
-	for _, a := range addrs {
-		n, ok := a.(*net.IPNet)
-		if !ok {
+	addrs := make([]hostAddr, 0, len(list))
+	for _, a := range list {
+		if a.IPNet == nil {
 			continue
 		}
-		ip, ok := netip.AddrFromSlice(n.IP)
-		if ok && ip.Is6() && !ip.Is4In6() && ip.IsGlobalUnicast() {
-			return ip, true
+		if ip, ok := netip.AddrFromSlice(a.IP); ok {
+			addrs = append(addrs, hostAddr{addr: ip, link: a.LinkIndex, flags: a.Flags})
 		}
 	}
-	return netip.Addr{}, false
+	return pickIPv6NextHop(addrs, facing, inPool)
 }
 
 // routerID is the node's first IPv4 InternalIP, or on IPv6-only nodes a

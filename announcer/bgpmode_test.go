@@ -17,7 +17,9 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/sys/unix"
 
+	"github.com/floatlb/floatlb/announcer/bgp"
 	"github.com/floatlb/floatlb/announcer/planner"
 	"github.com/floatlb/floatlb/config"
 )
@@ -316,4 +318,192 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestPickIPv6NextHop(t *testing.T) {
+	const eth0, eth1, ipvs = 2, 3, 9
+	pools := []netip.Prefix{netip.MustParsePrefix("2001:db8:100::/120"), netip.MustParsePrefix("198.51.100.0/24")}
+	inPool := func(a netip.Addr) bool {
+		return slices.ContainsFunc(pools, func(p netip.Prefix) bool { return p.Contains(a) })
+	}
+	a := func(s string, link int, flags ...int) hostAddr {
+		h := hostAddr{addr: netip.MustParseAddr(s), link: link}
+		for _, f := range flags {
+			h.flags |= f
+		}
+		return h
+	}
+	tests := []struct {
+		name   string
+		addrs  []hostAddr
+		facing int
+		want   string // "" none
+	}{
+		{name: "no addresses"},
+		{
+			name:   "the address on the interface facing the peer, not the first listed",
+			addrs:  []hostAddr{a("2001:db8:9::1", eth1), a("2001:db8:2::11", eth0)},
+			facing: eth0, want: "2001:db8:2::11",
+		},
+		{
+			name:   "a pool VIP on the facing interface (VRRP master, kube-ipvs0) is skipped",
+			addrs:  []hostAddr{a("2001:db8:100::7", eth0), a("2001:db8:2::11", eth0)},
+			facing: eth0, want: "2001:db8:2::11",
+		},
+		{
+			name:   "only pool VIPs: none",
+			addrs:  []hostAddr{a("2001:db8:100::7", eth0), a("2001:db8:100::8", ipvs)},
+			facing: eth0,
+		},
+		{
+			name:   "link-local, loopback, IPv4 and IPv4-mapped are not global IPv6",
+			addrs:  []hostAddr{a("fe80::1", eth0), a("::1", 1), a("192.0.2.11", eth0), a("::ffff:192.0.2.11", eth0)},
+			facing: eth0,
+		},
+		{
+			name:   "tentative and DAD-failed addresses are skipped",
+			addrs:  []hostAddr{a("2001:db8:2::11", eth0, unix.IFA_F_TENTATIVE), a("2001:db8:2::12", eth0, unix.IFA_F_DADFAILED), a("2001:db8:2::13", eth0)},
+			facing: eth0, want: "2001:db8:2::13",
+		},
+		{
+			name:   "a deprecated address only when the interface has no other",
+			addrs:  []hostAddr{a("2001:db8:2::11", eth0, unix.IFA_F_DEPRECATED), a("2001:db8:2::12", eth0)},
+			facing: eth0, want: "2001:db8:2::12",
+		},
+		{
+			name:   "deprecated on the facing interface beats another interface",
+			addrs:  []hostAddr{a("2001:db8:9::1", eth1), a("2001:db8:2::11", eth0, unix.IFA_F_DEPRECATED)},
+			facing: eth0, want: "2001:db8:2::11",
+		},
+		{
+			name:   "nothing on the facing interface: another interface's address",
+			addrs:  []hostAddr{a("fe80::1", eth0), a("2001:db8:100::9", eth1), a("2001:db8:9::1", eth1)},
+			facing: eth0, want: "2001:db8:9::1",
+		},
+		{
+			name:  "facing interface unknown: the first usable address",
+			addrs: []hostAddr{a("2001:db8:100::9", eth1), a("2001:db8:9::1", eth1), a("2001:db8:2::11", eth0)},
+			want:  "2001:db8:9::1",
+		},
+		{
+			name:   "a unique local address counts",
+			addrs:  []hostAddr{a("fd00:10::11", eth0)},
+			facing: eth0, want: "fd00:10::11",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := pickIPv6NextHop(tc.addrs, tc.facing, inPool)
+			var want netip.Addr
+			if tc.want != "" {
+				want = netip.MustParseAddr(tc.want)
+			}
+			if got != want || ok != want.IsValid() {
+				t.Errorf("pickIPv6NextHop = %v, %v; want %v, %v", got, ok, want, want.IsValid())
+			}
+		})
+	}
+}
+
+// TestNextHops: the InternalIP of the route's family is the next hop;
+// without an IPv6 InternalIP, IPv6 routes take the host's address facing
+// their first peer with a session, looked up once per peer and plan, with
+// the pools' addresses excluded.
+func TestNextHops(t *testing.T) {
+	cfg := loadConfig(t, `
+apiVersion: floatlb.io/v1alpha1
+kind: Config
+pools:
+- name: public
+  addresses: [198.51.100.0/28, 2001:db8:100::/120]
+bgp:
+  asn: 64512
+  peers:
+  - {name: tor-a, address: 192.0.2.254, asn: 64500}
+  - {name: tor-b, address: 2001:db8:2::fe, asn: 64500}
+`)
+	peers := []bgp.Peer{
+		{Name: "tor-a", Address: netip.MustParseAddr("192.0.2.254")},
+		{Name: "tor-b", Address: netip.MustParseAddr("2001:db8:2::fe")},
+	}
+	facing := map[netip.Addr]netip.Addr{
+		netip.MustParseAddr("192.0.2.254"):    netip.MustParseAddr("2001:db8:1::11"),
+		netip.MustParseAddr("2001:db8:2::fe"): netip.MustParseAddr("2001:db8:2::11"),
+	}
+	route := func(prefix string, peers ...string) planner.Route {
+		return planner.Route{Prefix: netip.MustParsePrefix(prefix), Peers: peers}
+	}
+	tests := []struct {
+		name      string
+		addresses []string // the node's InternalIPs
+		routes    []planner.Route
+		want      []string // "" not announced
+		lookups   []string // peers asked about
+	}{{
+		name:      "dual-stack InternalIPs: no lookup",
+		addresses: []string{"192.0.2.11", "2001:db8:1::11"},
+		routes:    []planner.Route{route("198.51.100.1/32", "tor-a"), route("2001:db8:100::1/128", "tor-a")},
+		want:      []string{"192.0.2.11", "2001:db8:1::11"},
+	}, {
+		name:      "IPv4 InternalIP only: the address facing the route's first peer, asked once",
+		addresses: []string{"192.0.2.11"},
+		routes: []planner.Route{
+			route("2001:db8:100::1/128", "tor-a", "tor-b"), route("2001:db8:100::2/128", "tor-a", "tor-b"),
+			route("2001:db8:100::3/128", "tor-b"), route("198.51.100.1/32", "tor-a"),
+		},
+		want:    []string{"2001:db8:1::11", "2001:db8:1::11", "2001:db8:2::11", "192.0.2.11"},
+		lookups: []string{"192.0.2.254", "2001:db8:2::fe"},
+	}, {
+		name:      "a peer without a session is passed over",
+		addresses: []string{"192.0.2.11"},
+		routes:    []planner.Route{route("2001:db8:100::1/128", "tor-c", "tor-b")},
+		want:      []string{"2001:db8:2::11"},
+		lookups:   []string{"2001:db8:2::fe"},
+	}, {
+		name:      "IPv6 InternalIP only: IPv4 routes are not announced",
+		addresses: []string{"2001:db8:1::11"},
+		routes:    []planner.Route{route("198.51.100.1/32", "tor-a")},
+		want:      []string{""},
+	}, {
+		name:      "no peer: not announced",
+		addresses: []string{"192.0.2.11"},
+		routes:    []planner.Route{route("198.51.100.1/32")},
+		want:      []string{""},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			self := planner.Node{Name: "node1"}
+			for _, a := range tc.addresses {
+				self.Addresses = append(self.Addresses, netip.MustParseAddr(a))
+			}
+			var lookups []string
+			b := &bgpMode{log: logr.Discard(), hostIPv6: func(peer netip.Addr, inPool func(netip.Addr) bool) (netip.Addr, bool) {
+				lookups = append(lookups, peer.String())
+				if !inPool(netip.MustParseAddr("2001:db8:100::7")) || inPool(netip.MustParseAddr("2001:db8:1::11")) {
+					t.Errorf("inPool does not follow the config's pools")
+				}
+				nh, ok := facing[peer]
+				return nh, ok
+			}}
+			hops := b.nextHops(cfg, self, peers)
+			var got []string
+			for _, r := range tc.routes {
+				nh, ok := hops.of(r)
+				if ok != nh.IsValid() {
+					t.Errorf("%s: next hop %v, ok %v", r.Prefix, nh, ok)
+				}
+				s := ""
+				if ok {
+					s = nh.String()
+				}
+				got = append(got, s)
+			}
+			if diff := gocmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("next hops (-want +got):\n%s", diff)
+			}
+			if diff := gocmp.Diff(tc.lookups, lookups); diff != "" {
+				t.Errorf("lookups (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
