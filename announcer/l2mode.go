@@ -53,6 +53,13 @@ type l2Mode struct {
 	keeper  *leaseKeeper
 	// listen opens the responder of an interface.
 	listen func(ifname string) (l2Responder, error)
+	// watchCarrier sends whether ifname has carrier: at once, then on each
+	// change, until ctx ends (wire.WatchCarrier).
+	watchCarrier func(ctx context.Context, ifname string) (<-chan bool, error)
+	// hasIPVS and arpIgnore read what the strictARP check needs
+	// (wire.HasIPVSInterface, wire.ARPIgnore).
+	hasIPVS   func() bool
+	arpIgnore func(ifname string) (int, error)
 	// poke asks for a new plan; conflict reports a split brain.
 	poke     func()
 	conflict func(services []string, ip netip.Addr, ifname string, macs []net.HardwareAddr)
@@ -62,15 +69,19 @@ type l2Mode struct {
 	// not at the next renewal.
 	carrierChanged chan struct{}
 
-	mu       sync.Mutex // guards liveness, wantLease, duration, renewErr, expiry and planned
+	mu       sync.Mutex // guards liveness, wantLease, duration, renewErr, down, watches, expiry and planned
 	liveness *l2.Liveness
 	duration time.Duration
 	want     bool  // hold the Lease: the config has l2 pools
 	renewErr error // of the last renewal; nil when it worked
 	renewed  bool  // this process renewed its Lease at least once
 	down     map[string]bool
-	frozen   bool
-	thawed   bool // frozen was over once: later thaws end outages, not the start
+	// watches are the carrier watches of the interfaces of this node's l2
+	// pools, by interface: every one from the start, not only those it
+	// owns addresses on, so that a node with a dead NIC is never chosen.
+	watches map[string]*carrierWatch
+	frozen  bool
+	thawed  bool // frozen was over once: later thaws end outages, not the start
 
 	responders map[string]l2Responder // by interface
 	owners     map[netip.Addr]string  // last owner computed of every claim
@@ -105,13 +116,14 @@ func newL2Mode(log logr.Logger, m *metrics, node string, keeper *leaseKeeper, po
 		liveness:   l2.NewLiveness(config.DefaultLeaseDuration),
 		duration:   config.DefaultLeaseDuration,
 		down:       map[string]bool{},
+		watches:    map[string]*carrierWatch{},
 		responders: map[string]l2Responder{},
 		owners:     map[netip.Addr]string{},
 		owned:      map[netip.Addr]l2Owned{},
 
 		carrierChanged: make(chan struct{}, 1),
 	}
-	l.listen = l.listenWire
+	l.useWire()
 	return l
 }
 
@@ -145,6 +157,8 @@ func (m *l2Mode) forget(node string) {
 // apply makes this node answer for the l2 addresses it owns, and returns
 // what it announces.
 func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Plan, self planner.Node) ([]announcement, error) {
+	ifs := interfaces{self: self}
+	errs := []error{m.watchInterfaces(cfg, self, &ifs)}
 	now := m.now()
 	m.mu.Lock()
 	m.want = hasMode(cfg, config.ModeL2)
@@ -190,10 +204,8 @@ func (m *l2Mode) apply(ctx context.Context, cfg *config.Config, plan planner.Pla
 	down := maps.Clone(m.down)
 	m.mu.Unlock()
 
-	var errs []error
 	owned := map[netip.Addr]l2Owned{}
 	owners := map[netip.Addr]string{}
-	ifs := interfaces{self: self}
 	for _, c := range plan.L2 {
 		ifname, err := ifs.of(c.Interface)
 		if err != nil {
@@ -387,11 +399,142 @@ func (m *l2Mode) probe(ctx context.Context, now time.Time) {
 	}()
 }
 
-// carrier records that ifname lost or regained its carrier. A node whose
-// interface is down gives its Lease up at once, so that its addresses move
-// without waiting for the Lease to expire.
-func (m *l2Mode) carrier(ifname string, up bool) {
+// carrierWatch is the carrier watch of one interface.
+type carrierWatch struct {
+	stop context.CancelFunc
+}
+
+// watchInterfaces watches the carrier of each interface of the l2 pools
+// whose nodeSelector selects this node, and stops watching the others.
+// A watch learns the interface's state before it returns, so the plan
+// that starts it already knows a dead NIC.
+func (m *l2Mode) watchInterfaces(cfg *config.Config, self planner.Node, ifs *interfaces) error {
+	want := map[string]bool{}
+	for i := range cfg.Pools {
+		p := &cfg.Pools[i]
+		if cmpMode(p.Mode) != config.ModeL2 || !planner.MatchesSelector(p.NodeSelector, self.Labels) {
+			continue
+		}
+		// An interface that cannot be resolved is the claims' error.
+		if ifname, err := ifs.of(p.Interface); err == nil {
+			want[ifname] = true
+		}
+	}
 	m.mu.Lock()
+	var gone []string
+	for ifname, w := range m.watches {
+		if !want[ifname] {
+			w.stop()
+			delete(m.watches, ifname)
+			if m.down[ifname] {
+				delete(m.down, ifname)
+				gone = append(gone, ifname)
+			}
+		}
+	}
+	var start []string
+	for ifname := range want {
+		if m.watches[ifname] == nil {
+			start = append(start, ifname)
+		}
+	}
+	m.mu.Unlock()
+	if len(gone) > 0 {
+		m.log.Info("No longer watching interfaces that lost carrier: no l2 pool of this node uses them", "interfaces", gone)
+		m.wakeLease()
+	}
+	slices.Sort(start)
+	var errs []error
+	for _, ifname := range start {
+		errs = append(errs, m.startWatch(ifname))
+	}
+	return errors.Join(errs...)
+}
+
+// startWatch starts watching ifname's carrier; a later plan tries again
+// when it fails, or when the watch ends on its own.
+func (m *l2Mode) startWatch(ifname string) error {
+	ctx, stop := context.WithCancel(context.Background())
+	updates, err := m.watchCarrier(ctx, ifname)
+	if err != nil {
+		stop()
+		return fmt.Errorf("watching the carrier of %s: %w", ifname, err)
+	}
+	up, ok := <-updates
+	if !ok {
+		stop()
+		return fmt.Errorf("watching the carrier of %s: the watch ended at once", ifname)
+	}
+	w := &carrierWatch{stop: stop}
+	m.mu.Lock()
+	m.watches[ifname] = w
+	m.mu.Unlock()
+	m.log.V(2).Info("Watching the carrier of an l2 interface", "interface", ifname, "up", up)
+	m.checkARPIgnore(ifname)
+	m.carrier(w, ifname, up)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case up, ok := <-updates:
+				if ok {
+					m.carrier(w, ifname, up)
+					continue
+				}
+				m.mu.Lock()
+				current := m.watches[ifname] == w
+				if current {
+					delete(m.watches, ifname)
+				}
+				m.mu.Unlock()
+				if current {
+					m.log.Info("The carrier watch of an interface ended; watching it again", "interface", ifname)
+					m.poke()
+				}
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// stopWatches stops every carrier watch.
+func (m *l2Mode) stopWatches() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for ifname, w := range m.watches {
+		w.stop()
+		delete(m.watches, ifname)
+	}
+}
+
+// checkARPIgnore warns when kube-proxy's IPVS interface would make every
+// node's kernel answer ARP for the Service addresses on ifname.
+func (m *l2Mode) checkARPIgnore(ifname string) {
+	if !m.hasIPVS() {
+		return
+	}
+	v, err := m.arpIgnore(ifname)
+	if err != nil {
+		m.log.V(2).Info("Reading arp_ignore failed", "interface", ifname, "err", err)
+		return
+	}
+	if v == 0 {
+		m.log.Error(nil, "kube-proxy's IPVS interface kube-ipvs0 exists and arp_ignore is 0: every node answers ARP for the Service addresses it carries. Turn strictARP on in kube-proxy's IPVS config (or set net.ipv4.conf.all.arp_ignore=1)", "interface", ifname)
+	}
+}
+
+// carrier records that ifname, watched by w, lost or regained its carrier.
+// A node whose interface is down gives its Lease up at once, so that its
+// addresses move without waiting for the Lease to expire. A watch that was
+// stopped meanwhile is not heard.
+func (m *l2Mode) carrier(w *carrierWatch, ifname string, up bool) {
+	m.mu.Lock()
+	if m.watches[ifname] != w {
+		m.mu.Unlock()
+		return
+	}
 	changed := m.down[ifname] == up
 	if up {
 		delete(m.down, ifname)
@@ -401,11 +544,16 @@ func (m *l2Mode) carrier(ifname string, up bool) {
 	m.mu.Unlock()
 	if changed {
 		m.log.Info("Interface carrier changed", "interface", ifname, "up", up)
-		select {
-		case m.carrierChanged <- struct{}{}:
-		default: // keepLease has a wake-up pending
-		}
+		m.wakeLease()
 		m.poke()
+	}
+}
+
+// wakeLease makes keepLease release or take the Lease now.
+func (m *l2Mode) wakeLease() {
+	select {
+	case m.carrierChanged <- struct{}{}:
+	default: // keepLease has a wake-up pending
 	}
 }
 
@@ -499,6 +647,7 @@ func (m *l2Mode) close(ctx context.Context) error {
 		errs = append(errs, r.SetOwned(nil), r.Close())
 		delete(m.responders, ifname)
 	}
+	m.stopWatches()
 	m.mu.Lock()
 	if m.expiry != nil {
 		m.expiry.Stop()

@@ -2,6 +2,8 @@ package announcer
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -32,7 +35,10 @@ func testL2Mode(t *testing.T) (m *l2Mode, now *time.Time, plans *atomic.Int32) {
 	now = new(time.Time)
 	*now = time.Unix(1000, 0)
 	m.now = func() time.Time { return *now }
+	fakeCarriers(m)
+	m.hasIPVS = func() bool { return false }
 	t.Cleanup(func() {
+		m.stopWatches()
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if m.expiry != nil {
@@ -40,6 +46,76 @@ func testL2Mode(t *testing.T) (m *l2Mode, now *time.Time, plans *atomic.Int32) {
 		}
 	})
 	return m, now, plans
+}
+
+// carriers is a fake of the carrier watches: every interface has carrier
+// unless initial says otherwise; set and end act on a running watch.
+type carriers struct {
+	mu      sync.Mutex
+	initial map[string]bool
+	fail    map[string]error
+	updates map[string]chan bool
+	starts  map[string]int
+	stopped map[string]bool
+}
+
+// fakeCarriers makes m watch carriers with a fake, returned.
+func fakeCarriers(m *l2Mode) *carriers {
+	c := &carriers{initial: map[string]bool{}, fail: map[string]error{}, updates: map[string]chan bool{},
+		starts: map[string]int{}, stopped: map[string]bool{}}
+	m.watchCarrier = c.watch
+	return c
+}
+
+func (c *carriers) watch(ctx context.Context, ifname string) (<-chan bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.fail[ifname]; err != nil {
+		return nil, err
+	}
+	up, ok := c.initial[ifname]
+	ch := make(chan bool, 8)
+	ch <- up || !ok
+	c.updates[ifname] = ch
+	c.starts[ifname]++
+	c.stopped[ifname] = false
+	go func() {
+		<-ctx.Done()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.updates[ifname] == ch {
+			c.stopped[ifname] = true
+		}
+	}()
+	return ch, nil
+}
+
+func (c *carriers) set(ifname string, up bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.updates[ifname] <- up
+}
+
+// end ends ifname's watch as a failed netlink subscription does.
+func (c *carriers) end(ifname string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	close(c.updates[ifname])
+	delete(c.updates, ifname)
+}
+
+// running returns the interfaces watched now, sorted.
+func (c *carriers) running() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for ifname := range c.updates {
+		if !c.stopped[ifname] {
+			out = append(out, ifname)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func announcerLease(node, version string, held bool) *coordinationv1.Lease {
@@ -363,5 +439,154 @@ func TestL2ProbeSplitBrain(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(a.metrics.l2Conflicts.WithLabelValues("eth1")); got != 1 {
 		t.Errorf("floatlb_l2_conflicts_total{interface=eth1} = %v, want 1", got)
+	}
+}
+
+// TestL2WatchesPoolInterfaces: the carrier of every interface of the l2
+// pools that select this node is watched from the config on, whether or
+// not the node owns an address there: a node that owns nothing yet on a
+// dead NIC gives its Lease up, and is never chosen owner.
+func TestL2WatchesPoolInterfaces(t *testing.T) {
+	m, _, plans := testL2Mode(t)
+	c := fakeCarriers(m)
+	fakeResponders(m)
+	m.renewed = true
+	m.observe(announcerLease("node1", "1", true))
+	self := planner.Node{Name: "node1", Labels: map[string]string{"zone": "a"}}
+	pools := []config.Pool{
+		{Name: "lan", Mode: config.ModeL2, Interface: "eth1"},
+		{Name: "zone-a", Mode: config.ModeL2, Interface: "eth2", NodeSelector: map[string]string{"zone": "a"}},
+		{Name: "zone-b", Mode: config.ModeL2, Interface: "eth3", NodeSelector: map[string]string{"zone": "b"}},
+		{Name: "vrrp", Mode: config.ModeVRRP, Interface: "eth4"},
+		{Name: "bgp", Interface: "eth5"},
+	}
+	ip := netip.MustParseAddr("198.51.100.7")
+	owns := planner.Plan{L2: []planner.Claim{{IP: ip, Pool: "lan", Interface: "eth1", EligibleNodes: []string{"node1"}, Services: []string{"default/web"}}}}
+	apply := func(what string, cfg *config.Config, plan planner.Plan, wantOwned bool) error {
+		t.Helper()
+		anns, err := m.apply(t.Context(), cfg, plan, self)
+		if got := len(anns) > 0; got != wantOwned {
+			t.Fatalf("%s: owns %s: %t, want %t", what, ip, got, wantOwned)
+		}
+		return err
+	}
+	wantRunning := func(what string, want ...string) {
+		t.Helper()
+		waitFor(t, fmt.Sprintf("%s: %q watched", what, want), func() bool { return cmp.Equal(want, c.running()) })
+	}
+
+	if err := apply("no address yet", l2TestConfig(pools...), planner.Plan{}, false); err != nil {
+		t.Fatal(err)
+	}
+	wantRunning("no address yet", "eth1", "eth2")
+	before := plans.Load()
+	c.set("eth2", false)
+	waitFor(t, "eth2's lost carrier is seen", m.anyDown)
+	select {
+	case <-m.carrierChanged:
+	default:
+		t.Error("keepLease was not woken to give the Lease up")
+	}
+	if plans.Load() == before {
+		t.Error("no plan asked for when eth2 lost carrier")
+	}
+	if err := apply("eth2 down", l2TestConfig(pools...), owns, false); err != nil {
+		t.Fatal(err)
+	}
+	c.set("eth2", true)
+	waitFor(t, "eth2's carrier is back", func() bool { return !m.anyDown() })
+	if err := apply("eth2 up again", l2TestConfig(pools...), owns, true); err != nil {
+		t.Fatal(err)
+	}
+
+	// A pool on a NIC without carrier: the plan that brings it knows.
+	dead := append(slices.Clone(pools), config.Pool{Name: "dead", Mode: config.ModeL2, Interface: "eth6"})
+	c.initial["eth6"] = false
+	if err := apply("a pool on a dead NIC", l2TestConfig(dead...), owns, false); err != nil {
+		t.Fatal(err)
+	}
+	wantRunning("a pool on a dead NIC", "eth1", "eth2", "eth6")
+	if err := apply("the pool on the dead NIC gone", l2TestConfig(pools...), owns, true); err != nil {
+		t.Fatal(err)
+	}
+	wantRunning("the pool on the dead NIC gone", "eth1", "eth2")
+	if m.anyDown() {
+		t.Error("an interface no pool uses any more still counts as down")
+	}
+
+	// A watch that ends on its own (netlink) is started again.
+	before = plans.Load()
+	c.end("eth2")
+	waitFor(t, "a plan asked for after eth2's watch ended", func() bool { return plans.Load() > before })
+	if err := apply("eth2's watch ended", l2TestConfig(pools...), owns, true); err != nil {
+		t.Fatal(err)
+	}
+	wantRunning("eth2's watch ended", "eth1", "eth2")
+	if c.starts["eth2"] != 2 {
+		t.Errorf("eth2's watch started %d times, want 2", c.starts["eth2"])
+	}
+
+	// An interface that cannot be watched (it does not exist) is an error,
+	// not a dead NIC.
+	missing := append(slices.Clone(pools), config.Pool{Name: "typo", Mode: config.ModeL2, Interface: "eht1"})
+	c.fail["eht1"] = errors.New("interface eht1: no such network interface")
+	err := apply("a pool on a missing interface", l2TestConfig(missing...), owns, true)
+	if err == nil || !strings.Contains(err.Error(), "watching the carrier of eht1") {
+		t.Errorf("a pool on a missing interface: error %v", err)
+	}
+
+	// No l2 pool: nothing watched.
+	if err := apply("no l2 pool", l2TestConfig(pools[3:]...), planner.Plan{}, false); err != nil {
+		t.Fatal(err)
+	}
+	wantRunning("no l2 pool")
+}
+
+// TestL2ARPIgnoreWarning: when kube-proxy's IPVS interface exists, each
+// announcer warns about an l2 interface with arp_ignore 0 when it starts
+// watching it, owner or not, once.
+func TestL2ARPIgnoreWarning(t *testing.T) {
+	tests := []struct {
+		name      string
+		ipvs      bool
+		arpIgnore int
+		err       error
+		warn      bool
+	}{
+		{name: "IPVS and arp_ignore 0", ipvs: true, warn: true},
+		{name: "IPVS and strictARP", ipvs: true, arpIgnore: 1},
+		{name: "IPVS, arp_ignore unreadable", ipvs: true, err: errors.New("no such file")},
+		{name: "no IPVS", ipvs: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, _ := testL2Mode(t)
+			var warnings []string
+			m.log = funcr.New(func(_, args string) {
+				if strings.Contains(args, "arp_ignore is 0") {
+					warnings = append(warnings, args)
+				}
+			}, funcr.Options{})
+			var read []string
+			m.hasIPVS = func() bool { return tc.ipvs }
+			m.arpIgnore = func(ifname string) (int, error) {
+				read = append(read, ifname)
+				return tc.arpIgnore, tc.err
+			}
+			for range 2 {
+				if _, err := m.apply(t.Context(), l2TestConfig(), planner.Plan{}, planner.Node{Name: "node1"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := len(warnings); got != map[bool]int{true: 1}[tc.warn] {
+				t.Errorf("%d warnings, want one: %t: %q", got, tc.warn, warnings)
+			}
+			if tc.warn && !strings.Contains(warnings[0], `"interface"="eth1"`) {
+				t.Errorf("the warning names no interface eth1: %s", warnings[0])
+			}
+			if want := map[bool][]string{true: {"eth1"}}[tc.ipvs]; !slices.Equal(read, want) {
+				t.Errorf("arp_ignore read of %q, want %q", read, want)
+			}
+		})
 	}
 }

@@ -11,47 +11,33 @@ import (
 	"github.com/floatlb/floatlb/announcer/l2/wire"
 )
 
-// wireResponder is an interface's ARP/NDP responder of announcer/l2/wire,
-// with the carrier watch that goes with it.
-type wireResponder struct {
-	*wire.Responder
-	stopWatch context.CancelFunc
+// useWire makes m answer, watch carriers and read sysctls with
+// announcer/l2/wire.
+func (m *l2Mode) useWire() {
+	m.listen = m.listenWire
+	m.watchCarrier = watchCarrierWire
+	m.hasIPVS = wire.HasIPVSInterface
+	m.arpIgnore = wire.ARPIgnore
 }
 
-func (r *wireResponder) Close() error {
-	r.stopWatch()
-	return r.Responder.Close()
-}
-
-// listenWire opens ifname's responder, watches its carrier for m, and
-// warns when kube-proxy's IPVS interface would make every node answer ARP.
+// listenWire opens ifname's responder.
 func (m *l2Mode) listenWire(ifname string) (l2Responder, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("interface %s: %w", ifname, err)
 	}
-	r, err := wire.Listen(ifi, wire.Options{Observer: wireObserver{log: m.log.WithValues("interface", ifname), metrics: m.metrics}})
-	if err != nil {
-		return nil, err
+	return wire.Listen(ifi, wire.Options{Observer: wireObserver{log: m.log.WithValues("interface", ifname), metrics: m.metrics}})
+}
+
+// watchCarrierWire is wire.WatchCarrier for an interface that exists: an
+// interface missing from the start is a mistake of the config to report
+// (it would otherwise count as a dead NIC, and a pool's typo would make
+// every node give its Lease up), while one deleted later counts as down.
+func watchCarrierWire(ctx context.Context, ifname string) (<-chan bool, error) {
+	if _, err := net.InterfaceByName(ifname); err != nil {
+		return nil, fmt.Errorf("interface %s: %w", ifname, err)
 	}
-	if wire.HasIPVSInterface() {
-		if v, err := wire.ARPIgnore(ifname); err == nil && v == 0 {
-			m.log.Error(nil, "kube-proxy's IPVS interface kube-ipvs0 exists and arp_ignore is 0: every node answers ARP for the Service addresses it carries. Turn strictARP on in kube-proxy's IPVS config (or set net.ipv4.conf.all.arp_ignore=1)", "interface", ifname)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	updates, err := wire.WatchCarrier(ctx, ifname)
-	if err != nil {
-		cancel()
-		r.Close()
-		return nil, fmt.Errorf("watching the carrier of %s: %w", ifname, err)
-	}
-	go func() {
-		for up := range updates {
-			m.carrier(ifname, up)
-		}
-	}()
-	return &wireResponder{Responder: r, stopWatch: cancel}, nil
+	return wire.WatchCarrier(ctx, ifname)
 }
 
 // wireObserver counts what the responder sends.
