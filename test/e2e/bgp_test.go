@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +35,9 @@ bgp:
 // TestBGP: a dual-stack bgp Service gets one ECMP route per family at the
 // router with the three nodes as next hops, curl through the router reaches
 // the nodes, and the route follows SIGTERM of an announcer, the exclude
-// label, externalTrafficPolicy Local and deletion of the Service.
+// label, externalTrafficPolicy Local and deletion of the Service; each node
+// tells the Service by an Event that it announces it (and by bgp), and one
+// that drops out that it no longer does.
 func TestBGP(t *testing.T) {
 	lab.Require(t, "bird", "birdc", "curl")
 	c := newCluster(t, bgpConfig)
@@ -59,6 +63,15 @@ func TestBGP(t *testing.T) {
 		c.routeVia(ip, 30*time.Second, "node1", "node2", "node3")
 	}
 	t.Logf("Service created → ECMP routes for %v at the router: %s", ips, time.Since(created).Round(time.Millisecond))
+	// Each node tells the Service what it announces, in which mode.
+	var announced []string
+	for _, ip := range ips {
+		announced = append(announced, ip.String())
+	}
+	slices.Sort(announced)
+	for _, n := range c.lab.Nodes() {
+		c.waitEvent("web", "floatlb.io/Announced", fmt.Sprintf("%s announces %s by bgp", n.Name, strings.Join(announced, ", ")), 30*time.Second)
+	}
 
 	for _, ip := range ips {
 		c.acceptVIP(ip)
@@ -96,6 +109,7 @@ func TestBGP(t *testing.T) {
 		for _, ip := range ips {
 			c.routeVia(ip, 15*time.Second, "node1", "node3")
 		}
+		c.waitEvent("web", "floatlb.io/Withdrawn", "node2 no longer announces this Service", 30*time.Second)
 		patch = []byte(`{"metadata":{"labels":{"node.kubernetes.io/exclude-from-external-load-balancers":null}}}`)
 		if _, err := c.client.CoreV1().Nodes().Patch(ctx, "node2", "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
