@@ -22,7 +22,7 @@ import (
 // whenever any of its annotations changes. Left alone, that and recording
 // the pool cost a new Service six writes and a second sync. For an
 // allocator that answers from memory the floor is one write, the status;
-// ForServiceController brings the controller to two:
+// ForServiceController brings the controller to it:
 //
 //   - the client it returns holds the finalizer patch back and adds the
 //     finalizer, and the pool annotation, to the status patch that follows
@@ -31,9 +31,8 @@ import (
 //     writes what is held back with one patch of its own);
 //   - the service controller's informer never sees the annotation, so
 //     writing it does not make the controller sync the Service again;
-//   - its Events go to the API server except EnsuringLoadBalancer, which
-//     the EnsuredLoadBalancer or SyncLoadBalancerFailed Event follows within
-//     microseconds.
+//   - of its Events, only the Warnings and DeletedLoadBalancer go to the
+//     API server (see quietEvents).
 //
 // Holding the finalizer back is safe because nothing outside floatlb-ccm's
 // memory exists for a Service before its status holds the address: a
@@ -181,7 +180,7 @@ func (lb *LoadBalancer) recordedPool(svc *v1.Service) string {
 
 // statusClient is the service controller's client: its finalizer patches
 // are held back, its status patches of Services carry the pending
-// metadata, and its Events skip EnsuringLoadBalancer.
+// metadata, and its Events are quietEvents.
 type statusClient struct {
 	kubernetes.Interface
 	lb *LoadBalancer
@@ -312,20 +311,30 @@ func withMeta(patch []byte, meta pendingMeta) ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// quietEvents is the service controller's Event sink. It drops the Normal
-// Event EnsuringLoadBalancer: floatlb answers from memory, so the
-// EnsuredLoadBalancer or SyncLoadBalancerFailed Event follows it at once,
-// and in a burst of new Services it would be a quarter of the API writes.
+// quietEvents is the service controller's Event sink. It writes the
+// controller's Warning Events and DeletedLoadBalancer, and drops the Normal
+// Events that tell nothing the Service's status, the Warnings and the
+// announcers' floatlb.io/Announced do not (droppedReasons). In a burst of
+// new Services they were half of floatlb-ccm's API writes.
 type quietEvents struct {
 	typedcorev1.EventInterface
 }
 
-// reasonEnsuring is the upstream service controller's Event reason that
-// quietEvents drops.
-const reasonEnsuring = "EnsuringLoadBalancer"
+// droppedReasons are the upstream service controller's Normal Event
+// reasons that quietEvents drops: the "-ing" ones, which the result follows
+// within microseconds because floatlb answers from memory;
+// EnsuredLoadBalancer, which says what the status says; and
+// UpdatedLoadBalancer, which reports node changes that floatlb-ccm ignores
+// (the announcers follow nodes), once per Service on every change.
+var droppedReasons = map[string]bool{
+	"EnsuringLoadBalancer": true,
+	"EnsuredLoadBalancer":  true,
+	"DeletingLoadBalancer": true,
+	"UpdatedLoadBalancer":  true,
+}
 
 func dropped(e *v1.Event) bool {
-	return e.Type == v1.EventTypeNormal && e.Reason == reasonEnsuring
+	return e.Type == v1.EventTypeNormal && droppedReasons[e.Reason]
 }
 
 func (q quietEvents) CreateWithEventNamespace(e *v1.Event) (*v1.Event, error) {

@@ -293,12 +293,21 @@ func TestQuietEvents(t *testing.T) {
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "a"}, Type: v1.EventTypeNormal, Reason: "EnsuringLoadBalancer"},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "b"}, Type: v1.EventTypeNormal, Reason: "EnsuredLoadBalancer"},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "c"}, Type: v1.EventTypeWarning, Reason: "SyncLoadBalancerFailed"},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "d"}, Type: v1.EventTypeNormal, Reason: "DeletingLoadBalancer"},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "e"}, Type: v1.EventTypeNormal, Reason: "DeletedLoadBalancer"},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "f"}, Type: v1.EventTypeNormal, Reason: "UpdatedLoadBalancer"},
+		{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "g"}, Type: v1.EventTypeWarning, Reason: "UnAvailableLoadBalancer"},
 	} {
 		if _, err := sink.CreateWithEventNamespace(e); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := sink.PatchWithEventNamespace(e, []byte(`{"count":2}`)); err != nil && e.Reason == "EnsuringLoadBalancer" {
-			t.Errorf("patching the dropped Event: %v", err)
+		if dropped(e) {
+			if _, err := sink.PatchWithEventNamespace(e, []byte(`{"count":2}`)); err != nil {
+				t.Errorf("patching the dropped Event %s: %v", e.Reason, err)
+			}
+			if _, err := sink.UpdateWithEventNamespace(e); err != nil {
+				t.Errorf("updating the dropped Event %s: %v", e.Reason, err)
+			}
 		}
 	}
 	var created []string
@@ -307,7 +316,7 @@ func TestQuietEvents(t *testing.T) {
 			created = append(created, c.GetObject().(*v1.Event).Reason)
 		}
 	}
-	if diff := cmp.Diff([]string{"EnsuredLoadBalancer", "SyncLoadBalancerFailed"}, created); diff != "" {
+	if diff := cmp.Diff([]string{"SyncLoadBalancerFailed", "DeletedLoadBalancer", "UnAvailableLoadBalancer"}, created); diff != "" {
 		t.Errorf("Events written (-want +got):\n%s", diff)
 	}
 }
