@@ -214,6 +214,13 @@ func (c *cluster) nodeNames(except ...string) []string {
 // metric sums every series of the metric name that node's announcer
 // exports on its management address.
 func (c *cluster) metric(ctx context.Context, node *lab.Host, name string) (float64, error) {
+	return c.sumSeries(ctx, node, name)
+}
+
+// sumSeries sums the series of metric name on node's announcer whose
+// labels include each of labels (written `name="value"`); 0 when there is
+// none.
+func (c *cluster) sumSeries(ctx context.Context, node *lab.Host, name string, labels ...string) (float64, error) {
 	lines, err := c.scrape(ctx, node)
 	if err != nil {
 		return 0, err
@@ -224,7 +231,12 @@ func (c *cluster) metric(ctx context.Context, node *lab.Host, name string) (floa
 		if !ok || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if n, _, _ := strings.Cut(series, "{"); n != name {
+		n, set, _ := strings.Cut(series, "{")
+		if n != name {
+			continue
+		}
+		have := strings.Split(strings.TrimSuffix(set, "}"), ",")
+		if !containsAll(have, labels) {
 			continue
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
@@ -234,6 +246,15 @@ func (c *cluster) metric(ctx context.Context, node *lab.Host, name string) (floa
 		sum += v
 	}
 	return sum, nil
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // series reads one series of node's announcer metrics, written as

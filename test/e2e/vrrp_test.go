@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -599,46 +598,6 @@ func (c *cluster) linkLocal(node *lab.Host) netip.Addr {
 	}
 	c.t.Fatalf("%s has no link-local address on %s: %v", node, node.Interface, addrs)
 	return netip.Addr{}
-}
-
-// sumSeries sums the series of metric name on node's announcer whose
-// labels include each of labels (written `name="value"`); 0 when there is
-// none.
-func (c *cluster) sumSeries(ctx context.Context, node *lab.Host, name string, labels ...string) (float64, error) {
-	lines, err := c.scrape(ctx, node)
-	if err != nil {
-		return 0, err
-	}
-	var sum float64
-	for _, line := range lines {
-		series, value, ok := strings.Cut(line, " ")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		n, set, _ := strings.Cut(series, "{")
-		if n != name {
-			continue
-		}
-		have := strings.Split(strings.TrimSuffix(set, "}"), ",")
-		if !containsAll(have, labels) {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s of %s: %w", name, node, err)
-		}
-		sum += v
-	}
-	return sum, nil
-}
-
-func containsAll(have, want []string) bool {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return false
-		}
-	}
-	return true
 }
 
 // waitEventSince waits until the Service default/name has an Event of
