@@ -426,8 +426,14 @@ func (m *l2Mode) watchInterfaces(cfg *config.Config, self planner.Node, ifs *int
 		if !want[ifname] {
 			w.stop()
 			delete(m.watches, ifname)
-			if m.down[ifname] {
-				delete(m.down, ifname)
+		}
+	}
+	// Also the interfaces whose watch ended by itself and could not start
+	// again: a carrier lost there must not keep the Lease given up.
+	for ifname, down := range m.down {
+		if !want[ifname] {
+			delete(m.down, ifname)
+			if down {
 				gone = append(gone, ifname)
 			}
 		}

@@ -526,6 +526,27 @@ func TestL2WatchesPoolInterfaces(t *testing.T) {
 		t.Errorf("eth2's watch started %d times, want 2", c.starts["eth2"])
 	}
 
+	// A dead NIC whose watch ends and cannot start again, and then its
+	// pool goes: its lost carrier no longer counts.
+	flaky := append(slices.Clone(pools), config.Pool{Name: "flaky", Mode: config.ModeL2, Interface: "eth7"})
+	c.initial["eth7"] = false
+	if err := apply("a pool on another dead NIC", l2TestConfig(flaky...), owns, false); err != nil {
+		t.Fatal(err)
+	}
+	c.fail["eth7"] = errors.New("interface eth7: no such network interface")
+	before = plans.Load()
+	c.end("eth7")
+	waitFor(t, "a plan asked for after eth7's watch ended", func() bool { return plans.Load() > before })
+	if err := apply("eth7's watch cannot start again", l2TestConfig(flaky...), owns, false); err == nil {
+		t.Error("eth7's watch cannot start again: no error")
+	}
+	if err := apply("the pool on eth7 gone", l2TestConfig(pools...), owns, true); err != nil {
+		t.Fatal(err)
+	}
+	if m.anyDown() {
+		t.Error("eth7, whose watch had ended and which no pool uses any more, still counts as down")
+	}
+
 	// An interface that cannot be watched (it does not exist) is an error,
 	// not a dead NIC.
 	missing := append(slices.Clone(pools), config.Pool{Name: "typo", Mode: config.ModeL2, Interface: "eht1"})

@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	servicehelper "k8s.io/cloud-provider/service/helpers"
+	"k8s.io/klog/v2"
 )
 
 // The upstream service controller adds its cleanup finalizer with a patch of
@@ -35,10 +38,10 @@ import (
 //     API server (see quietEvents).
 //
 // Holding the finalizer back is safe because nothing outside floatlb-ccm's
-// memory exists for a Service before its status holds the address: a
-// Service deleted before that write frees its address through the
-// controller's deletion path for Services without the finalizer, and one
-// deleted while floatlb-ccm is down never had an address written.
+// memory exists for a Service before its status holds the address: the
+// status patch of a Service deleted before that write finds no Service,
+// and then its addresses are freed (releaseGone); one deleted while
+// floatlb-ccm is down never had an address written.
 
 // ForServiceController adapts the upstream service controller to the
 // LoadBalancer: it sets the transform of the controller's Service informer,
@@ -216,35 +219,65 @@ func (s statusServices) Patch(ctx context.Context, name string, pt types.PatchTy
 	key := s.namespace + "/" + name
 	if addsOnlyCleanupFinalizer(data) {
 		s.lb.holdFinalizer(key)
-		return s.heldBack(name), nil
+		// The service controller does not read the answer.
+		return &v1.Service{ObjectMeta: metav1.ObjectMeta{
+			Namespace: s.namespace, Name: name,
+			Finalizers: []string{servicehelper.LoadBalancerCleanupFinalizer},
+		}}, nil
 	}
 	meta, ok := s.lb.pendingMetaOf(key)
-	if ok {
+	if ok && !touchesFinalizers(data) {
 		if with, err := withMeta(data, meta); err == nil {
 			data = with
 		} else {
 			ok = false
 		}
+	} else {
+		ok = false
 	}
 	out, err := s.ServiceInterface.Patch(ctx, name, pt, data, opts, subresources...)
-	if err == nil && ok {
+	switch {
+	case err == nil && ok:
 		s.lb.metaWritten(key, meta)
+	case apierrors.IsNotFound(err):
+		s.lb.releaseGone(ctx, key)
 	}
 	return out, err
 }
 
-// heldBack is the answer to a finalizer patch held back: the Service as the
-// LoadBalancer's informer has it, with the finalizer. (The service
-// controller does not read it.)
-func (s statusServices) heldBack(name string) *v1.Service {
-	svc := &v1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: name}}
-	if s.lb.services != nil {
-		if cur, err := s.lb.services.Services(s.namespace).Get(name); err == nil {
-			svc = cur.DeepCopy()
+// releaseGone frees the addresses of key, a Service that is gone: its
+// status patch found no Service of that name. The service controller
+// ignores that error and, having no handler for deletions, never syncs
+// the key again; had the finalizer been written apart, its patch would
+// have failed first and the controller's retry freed the addresses.
+func (lb *LoadBalancer) releaseGone(ctx context.Context, key string) {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	delete(lb.pending, key)
+	if lb.alloc == nil {
+		return
+	}
+	lb.alloc.Release(key)
+	lb.metrics.observePools(lb.alloc.Stats())
+	klog.FromContext(ctx).V(2).Info("Released the addresses of a Service deleted before its status was written", "service", key)
+}
+
+// touchesFinalizers tells whether a strategic merge patch changes the
+// finalizers (as the service controller's removeFinalizer does): the
+// pending metadata is not added to such a patch.
+func touchesFinalizers(patch []byte) bool {
+	var p struct {
+		Metadata map[string]json.RawMessage `json:"metadata"`
+	}
+	if json.Unmarshal(patch, &p) != nil {
+		return true
+	}
+	for k := range p.Metadata {
+		if strings.Contains(k, "finalizers") {
+			return true
 		}
 	}
-	svc.Finalizers = append(svc.Finalizers, servicehelper.LoadBalancerCleanupFinalizer)
-	return svc
+	return false
 }
 
 // addsOnlyCleanupFinalizer tells whether a strategic merge patch of a

@@ -320,3 +320,88 @@ func TestQuietEvents(t *testing.T) {
 		t.Errorf("Events written (-want +got):\n%s", diff)
 	}
 }
+
+// inUse sums the addresses the LoadBalancer's pools hold.
+func inUse(lb *LoadBalancer) uint64 {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	var n uint64
+	for _, s := range lb.alloc.Stats() {
+		n += s.InUse
+	}
+	return n
+}
+
+// A Service deleted between the held-back finalizer and the status patch:
+// the patch finds no Service and its address is freed, since the service
+// controller ignores the error and never syncs the key again.
+func TestForServiceControllerServiceGoneBeforeStatus(t *testing.T) {
+	lb, sc, client := adapted(t, lbService("web"))
+	svc := lbService("web")
+	updated := svc.DeepCopy()
+	updated.Finalizers = []string{servicehelper.LoadBalancerCleanupFinalizer}
+	if _, err := servicehelper.PatchService(sc.CoreV1(), svc, updated); err != nil {
+		t.Fatal(err)
+	}
+	st, err := lb.EnsureLoadBalancer(context.Background(), "", svc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := inUse(lb); n != 1 {
+		t.Fatalf("%d addresses in use after EnsureLoadBalancer, want 1", n)
+	}
+	if err := client.CoreV1().Services("default").Delete(context.Background(), "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	updated = svc.DeepCopy()
+	updated.Status.LoadBalancer = *st
+	if _, err := servicehelper.PatchService(sc.CoreV1(), svc, updated); !apierrors.IsNotFound(err) {
+		t.Fatalf("status patch of a deleted Service: %v, want NotFound", err)
+	}
+	if n := inUse(lb); n != 0 {
+		t.Errorf("%d addresses in use after the status patch found no Service, want 0", n)
+	}
+	if m, ok := lb.pendingMetaOf("default/web"); ok {
+		t.Errorf("%s still pending for a Service that is gone", m)
+	}
+}
+
+// The service controller's removeFinalizer patch never carries pending
+// metadata: merged in, the finalizer held back would undo the removal.
+func TestForServiceControllerRemovalCarriesNothing(t *testing.T) {
+	svc := lbService("web")
+	svc.Finalizers = []string{servicehelper.LoadBalancerCleanupFinalizer}
+	lb, sc, client := adapted(t, svc)
+	lb.holdFinalizer("default/web")
+	updated := svc.DeepCopy()
+	updated.Finalizers = nil
+	client.ClearActions()
+	if _, err := servicehelper.PatchService(sc.CoreV1(), svc, updated); err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.CoreV1().Services("default").Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Finalizers) != 0 {
+		t.Errorf("after the removal patch the finalizers are %v, want none", got.Finalizers)
+	}
+}
+
+func TestTouchesFinalizers(t *testing.T) {
+	for _, tc := range []struct {
+		patch string
+		want  bool
+	}{
+		{`{"status":{"loadBalancer":{}}}`, false},
+		{`{"metadata":{"annotations":{"a":"b"}},"status":{}}`, false},
+		{`{"metadata":{"finalizers":null}}`, true},
+		{`{"metadata":{"$deleteFromPrimitiveList/finalizers":["service.kubernetes.io/load-balancer-cleanup"]}}`, true},
+		{`{"metadata":{"$setElementOrder/finalizers":["x"]}}`, true},
+		{`{`, true},
+	} {
+		if got := touchesFinalizers([]byte(tc.patch)); got != tc.want {
+			t.Errorf("touchesFinalizers(%s) = %v, want %v", tc.patch, got, tc.want)
+		}
+	}
+}
