@@ -219,6 +219,7 @@ func (b *bgpMode) peersFor(ctx context.Context, cfg *config.Config, self planner
 	var out []bgp.Peer
 	var errs []error
 	withPassword := map[string]bool{}
+	var away error // see passwordOf
 	for i := range cfg.BGP.Peers {
 		p := &cfg.BGP.Peers[i]
 		if !planner.MatchesSelector(p.NodeSelector, self.Labels) {
@@ -230,7 +231,7 @@ func (b *bgpMode) peersFor(ctx context.Context, cfg *config.Config, self planner
 		}
 		if p.PasswordSecret != nil {
 			withPassword[p.Name] = true
-			pw, ok, err := b.passwordOf(ctx, self.Name, p)
+			pw, ok, err := b.passwordOf(ctx, self.Name, p, &away)
 			if err != nil {
 				errs = append(errs, err)
 			}

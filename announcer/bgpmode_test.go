@@ -140,6 +140,7 @@ func TestPeersForPassword(t *testing.T) {
 		wantErr    bool
 		wantMetric string // floatlb_bgp_password_unavailable, text format, without HELP and TYPE
 		wantEvents []event
+		wantReads  int // Secret reads in the plan; 0: not checked
 	}{{
 		name:    "both read",
 		secrets: secretStub{"tor-a": secretOK("pw-a1"), "tor-b": secretOK("pw-b1")},
@@ -148,6 +149,8 @@ func TestPeersForPassword(t *testing.T) {
 		name:    "API server away: both keep the passwords read last, no Event",
 		secrets: secretStub{"tor-a": secretAway, "tor-b": secretAway},
 		want:    map[string]string{"tor-a": "pw-a1", "tor-b": "pw-b1"},
+		// tor-b does not wait for the API server again in the same plan.
+		wantReads: 1,
 		wantMetric: `
 floatlb_bgp_password_unavailable{key="tor-a",peer="tor-a",reason="unreadable",secret="floatlb-bgp"} 1
 floatlb_bgp_password_unavailable{key="tor-b",peer="tor-b",reason="unreadable",secret="floatlb-bgp"} 1
@@ -207,17 +210,24 @@ floatlb_bgp_password_unavailable{key="tor-b",peer="tor-b",reason="missing",secre
 	reg := prometheus.NewRegistry()
 	var secrets secretStub
 	var events []event
+	var reads int
 	b := &bgpMode{
 		log: logr.Discard(), metrics: newMetrics(reg),
-		password: func(ctx context.Context, ref *config.SecretKeyRef) (string, error) { return secrets.read(ctx, ref) },
-		warn:     func(reason, msg string) { events = append(events, event{reason, msg}) },
+		password: func(ctx context.Context, ref *config.SecretKeyRef) (string, error) {
+			reads++
+			return secrets.read(ctx, ref)
+		},
+		warn: func(reason, msg string) { events = append(events, event{reason, msg}) },
 	}
 	self := planner.Node{Name: "node1", Ready: true}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			secrets, events = st.secrets, nil
+			secrets, events, reads = st.secrets, nil, 0
 			cfg := loadConfig(t, cmp.Or(st.config, md5PeersConfig))
 			peers, err := b.peersFor(context.Background(), cfg, self)
+			if st.wantReads != 0 && reads != st.wantReads {
+				t.Errorf("%d Secret reads in the plan, want %d", reads, st.wantReads)
+			}
 			if (err != nil) != st.wantErr {
 				t.Errorf("peersFor error: %v, want error %v", err, st.wantErr)
 			}

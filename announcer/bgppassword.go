@@ -60,15 +60,28 @@ type peerPassword struct {
 //
 // ok is false when no read has succeeded since the announcer started: then
 // there is no password to use and the session is not started.
-func (b *bgpMode) passwordOf(ctx context.Context, node string, p *config.Peer) (password string, ok bool, err error) {
+//
+// away carries, through one plan's peers, the error of a read that found the
+// API server away: the later peers do not try (and wait) again, they take
+// that error as theirs.
+func (b *bgpMode) passwordOf(ctx context.Context, node string, p *config.Peer, away *error) (password string, ok bool, err error) {
 	ref := *p.PasswordSecret
 	if b.passwords == nil {
 		b.passwords = map[string]peerPassword{}
 	}
 	st := b.passwords[p.Name]
-	rctx, cancel := context.WithTimeout(ctx, passwordReadTimeout)
-	pw, err := b.password(rctx, p.PasswordSecret)
-	cancel()
+	var pw string
+	if *away != nil {
+		err = *away
+	} else {
+		rctx, cancel := context.WithTimeout(ctx, passwordReadTimeout)
+		pw, err = b.password(rctx, p.PasswordSecret)
+		cancel()
+	}
+	var missing *passwordMissingError
+	if err != nil && !errors.As(err, &missing) {
+		*away = err
+	}
 	if err == nil {
 		if st.trouble != passwordOK {
 			b.log.Info("The BGP peer's password can be read again", "peer", p.Name, "secret", ref.Name, "key", ref.Key)
@@ -79,7 +92,6 @@ func (b *bgpMode) passwordOf(ctx context.Context, node string, p *config.Peer) (
 	}
 
 	trouble := passwordUnreadable
-	var missing *passwordMissingError
 	if errors.As(err, &missing) {
 		trouble = passwordMissing
 	}
