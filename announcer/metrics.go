@@ -97,9 +97,10 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Help: "Foreign VRRP routers reported: a source that advertised one of this node's VRIDs with other addresses for 3 s or more (another VRRP router on the LAN uses the VRID).",
 		}, nil),
 	}
-	// A counter without labels exists from the start, so that its first
+	// Counters without labels exist from the start, so that their first
 	// increase shows (increase() needs a sample before it).
 	m.vrrpForeign.WithLabelValues()
+	m.l2LeaseFailures.WithLabelValues()
 	if r != nil {
 		r.MustRegister(m.configValid, m.announced, m.refused, m.bgpSession, m.bgpMD5Hint, m.bgpPasswordUnavailable,
 			m.l2Owned, m.l2OwnerChanges, m.l2Replies, m.l2Conflicts, m.l2LeaseFailures, m.l2Failover,
