@@ -46,9 +46,7 @@ integration: deps tools
 		$(GO) test -race -count=1 -timeout 30m ./test/...
 
 fuzz-short:
-	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
-		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
+	@GO=$(GO) hack/fuzz.sh $(FUZZTIME) $(FUZZ_TARGETS)
 
 fuzz:
 	@$(MAKE) --no-print-directory fuzz-short FUZZTIME=$(FUZZTIME_LONG)
