@@ -106,6 +106,7 @@ func (b *bgpMode) apply(ctx context.Context, cfg *config.Config, plan planner.Pl
 			announced = append(announced, r)
 		}
 	}
+	hops.sayMissing()
 	if announced == nil {
 		announced = plan.BGP
 	}
@@ -127,6 +128,19 @@ type nextHops struct {
 	// kernel once per peer.
 	hostIPv6 func(peer netip.Addr, inPool func(netip.Addr) bool) (netip.Addr, bool)
 	v6       map[string]netip.Addr
+	// missing are the routes left out for want of an address of their
+	// family, said once per plan by sayMissing.
+	missing []netip.Prefix
+}
+
+// sayMissing logs, once per plan, the routes left out because this node
+// has no address of their family.
+func (h *nextHops) sayMissing() {
+	if len(h.missing) == 0 {
+		return
+	}
+	h.log.Info("This node has no address of these routes' family to use as next hop: not announced",
+		"routes", len(h.missing), "first", h.missing[:min(len(h.missing), 5)])
 }
 
 func (b *bgpMode) nextHops(cfg *config.Config, self planner.Node, peers []bgp.Peer) *nextHops {
@@ -144,8 +158,8 @@ func (b *bgpMode) nextHops(cfg *config.Config, self planner.Node, peers []bgp.Pe
 	return h
 }
 
-// of is the next hop of route r, or false (said in the log) when the route
-// is not announced: no peer of this node takes it, or this node has no
+// of is the next hop of route r, or false (said in the log, the family's
+// case by sayMissing) when the route is not announced: no peer of this node takes it, or this node has no
 // address of its family.
 func (h *nextHops) of(r planner.Route) (netip.Addr, bool) {
 	if len(r.Peers) == 0 {
@@ -170,7 +184,7 @@ func (h *nextHops) of(r planner.Route) (netip.Addr, bool) {
 			return nh, true
 		}
 	}
-	h.log.Info("This node has no address of the route's family to use as next hop: not announced", "ip", r.Prefix)
+	h.missing = append(h.missing, r.Prefix)
 	return netip.Addr{}, false
 }
 

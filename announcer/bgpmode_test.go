@@ -514,6 +514,17 @@ bgp:
 			if diff := gocmp.Diff(tc.lookups, lookups); diff != "" {
 				t.Errorf("lookups (-want +got):\n%s", diff)
 			}
+			// The routes left out for want of an address are said once
+			// for the plan (sayMissing), not once each.
+			var missing []netip.Prefix
+			for i, r := range tc.routes {
+				if tc.want[i] == "" && len(r.Peers) > 0 {
+					missing = append(missing, r.Prefix)
+				}
+			}
+			if !slices.Equal(missing, hops.missing) {
+				t.Errorf("routes left out for want of an address: %v, want %v", hops.missing, missing)
+			}
 		})
 	}
 }
