@@ -116,7 +116,7 @@ func (lb *LoadBalancer) EnsureLoadBalancer(ctx context.Context, _ string, svc *v
 		// No status patch follows; the service controller holds the
 		// finalizer back again before it asks again.
 		lb.mu.Lock()
-		lb.forgetPending(svc)
+		delete(lb.pending, serviceKey(svc))
 		lb.mu.Unlock()
 		return nil, err
 	}
@@ -182,14 +182,23 @@ func (lb *LoadBalancer) EnsureLoadBalancerDeleted(ctx context.Context, _ string,
 	}
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
-	lb.forgetPending(svc)
-	if lb.alloc == nil {
-		return nil
+	if lb.release(serviceKey(svc)) {
+		klog.FromContext(ctx).V(2).Info("Released the Service's addresses", "service", klog.KObj(svc))
 	}
-	lb.alloc.Release(serviceKey(svc))
-	lb.metrics.observePools(lb.alloc.Stats())
-	klog.FromContext(ctx).V(2).Info("Released the Service's addresses", "service", klog.KObj(svc))
 	return nil
+}
+
+// release frees the addresses of the Service key and forgets what its next
+// status patch would have carried; false when there is no allocator yet.
+// lb.mu is held.
+func (lb *LoadBalancer) release(key string) bool {
+	delete(lb.pending, key)
+	if lb.alloc == nil {
+		return false
+	}
+	lb.alloc.Release(key)
+	lb.metrics.observePools(lb.alloc.Stats())
+	return true
 }
 
 // statusOf is the status the service controller writes for asg.

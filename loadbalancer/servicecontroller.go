@@ -158,14 +158,6 @@ func (lb *LoadBalancer) metaWritten(key string, meta pendingMeta) {
 	}
 }
 
-// forgetPending drops what svc's next status patch would have carried.
-// lb.mu is held.
-func (lb *LoadBalancer) forgetPending(svc *v1.Service) {
-	if lb.pending != nil {
-		delete(lb.pending, serviceKey(svc))
-	}
-}
-
 // recordedPool is the annotation floatlb.io/allocated-pool of svc. The
 // service controller's copy lacks it: then the LoadBalancer's own informer
 // answers.
@@ -253,26 +245,33 @@ func (s statusServices) Patch(ctx context.Context, name string, pt types.PatchTy
 func (lb *LoadBalancer) releaseGone(ctx context.Context, key string) {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
-	delete(lb.pending, key)
-	if lb.alloc == nil {
-		return
+	if lb.release(key) {
+		klog.FromContext(ctx).V(2).Info("Released the addresses of a Service deleted before its status was written", "service", key)
 	}
-	lb.alloc.Release(key)
-	lb.metrics.observePools(lb.alloc.Stats())
-	klog.FromContext(ctx).V(2).Info("Released the addresses of a Service deleted before its status was written", "service", key)
+}
+
+// patchMetadata decodes a JSON patch's top level and its metadata.
+func patchMetadata(patch []byte) (top, metadata map[string]json.RawMessage, err error) {
+	if err := json.Unmarshal(patch, &top); err != nil {
+		return nil, nil, err
+	}
+	if m, ok := top["metadata"]; ok {
+		if err := json.Unmarshal(m, &metadata); err != nil {
+			return nil, nil, err
+		}
+	}
+	return top, metadata, nil
 }
 
 // touchesFinalizers tells whether a strategic merge patch changes the
 // finalizers (as the service controller's removeFinalizer does): the
 // pending metadata is not added to such a patch.
 func touchesFinalizers(patch []byte) bool {
-	var p struct {
-		Metadata map[string]json.RawMessage `json:"metadata"`
-	}
-	if json.Unmarshal(patch, &p) != nil {
+	_, metadata, err := patchMetadata(patch)
+	if err != nil {
 		return true
 	}
-	for k := range p.Metadata {
+	for k := range metadata {
 		if strings.Contains(k, "finalizers") {
 			return true
 		}
@@ -284,15 +283,12 @@ func touchesFinalizers(patch []byte) bool {
 // Service's status subresource does nothing but add the load balancer
 // cleanup finalizer, as the service controller's addFinalizer does.
 func addsOnlyCleanupFinalizer(patch []byte) bool {
-	var p struct {
-		Metadata map[string]json.RawMessage `json:"metadata"`
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(patch, &top) != nil || len(top) != 1 || json.Unmarshal(patch, &p) != nil {
+	top, metadata, err := patchMetadata(patch)
+	if err != nil || len(top) != 1 {
 		return false
 	}
 	var finalizers []string
-	for k, v := range p.Metadata {
+	for k, v := range metadata {
 		switch k {
 		case "finalizers":
 			if json.Unmarshal(v, &finalizers) != nil {
@@ -303,12 +299,7 @@ func addsOnlyCleanupFinalizer(patch []byte) bool {
 			return false
 		}
 	}
-	for _, f := range finalizers {
-		if f == servicehelper.LoadBalancerCleanupFinalizer {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(finalizers, servicehelper.LoadBalancerCleanupFinalizer)
 }
 
 // withMeta adds meta to a strategic merge patch of a Service: the pool
