@@ -158,9 +158,9 @@ func (b *bgpMode) nextHops(cfg *config.Config, self planner.Node, peers []bgp.Pe
 	return h
 }
 
-// of is the next hop of route r, or false (said in the log, the family's
-// case by sayMissing) when the route is not announced: no peer of this node takes it, or this node has no
-// address of its family.
+// of is the next hop of route r, or false when the route is not announced:
+// no peer of this node takes it (said in the log), or this node has no
+// address of its family (said once per plan by sayMissing).
 func (h *nextHops) of(r planner.Route) (netip.Addr, bool) {
 	if len(r.Peers) == 0 {
 		h.log.V(2).Info("No BGP peer of this node takes the pool's routes: not announced", "pool", r.Pool, "ip", r.Prefix, "reason", r.NoPeer)
@@ -392,10 +392,8 @@ func hostIPv6Facing(peer netip.Addr, inPool func(netip.Addr) bool) (netip.Addr, 
 // routerID is the node's first IPv4 InternalIP, or on IPv6-only nodes a
 // stable 32-bit value derived from its name.
 func routerID(self planner.Node) netip.Addr {
-	for _, a := range self.Addresses {
-		if a.Is4() {
-			return a
-		}
+	if a, ok := internalIP(self, true); ok {
+		return a
 	}
 	h := fnv.New32a()
 	h.Write([]byte(self.Name))

@@ -252,16 +252,15 @@ func vrrpInterfaces(cfg *config.Config, ifs *interfaces, instances []vrrp.Instan
 }
 
 // interfaceMTUs returns the MTU of each interface of claims, which the
-// split of large instances needs; an interface this host lacks is left out
-// (vrrp.Instances counts 1500 for it).
+// split of large instances needs, looked up once per interface; an
+// interface this host lacks gets 0 (vrrp.Instances counts 1500 for it).
 func interfaceMTUs(claims []vrrp.Claim) map[string]int {
 	out := map[string]int{}
-	looked := map[string]bool{}
 	for _, c := range claims {
-		if looked[c.Interface] {
+		if _, ok := out[c.Interface]; ok {
 			continue
 		}
-		looked[c.Interface] = true
+		out[c.Interface] = 0
 		if ifi, err := net.InterfaceByName(c.Interface); err == nil {
 			out[c.Interface] = ifi.MTU
 		}
